@@ -1,0 +1,53 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// KV is the contract a storage backend implements. Keys are opaque strings chosen by [Store]; a
+// backend may add a prefix. A ttl of 0 means "no expiry" and is used only for records that are
+// seeded from configuration (clients, users); every ephemeral record carries a positive ttl.
+//
+// Every method either completes or returns an error; a backend that cannot reach its server wraps
+// [ErrUnavailable]. No method leaves a partial result behind.
+type KV interface {
+	// Get returns the value, or ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Set writes the value unconditionally.
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Create writes the value only if the key does not exist; otherwise ErrConflict.
+	Create(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// CreateAll writes every entry only if none of the keys exists, atomically: all or nothing.
+	// Otherwise it returns ErrConflict with the first existing key's name in the error text.
+	// All keys must share a hash tag (Redis Cluster); a backend may refuse keys that do not.
+	CreateAll(ctx context.Context, entries []Entry) error
+	// CompareAndSwap replaces the value only if it currently equals old, and sets the new ttl.
+	// ErrNotFound if the key is missing, ErrConflict if the value differs.
+	CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) error
+	// CompareAndDelete deletes the key only if its value equals old. ErrNotFound if missing,
+	// ErrConflict if the value differs.
+	CompareAndDelete(ctx context.Context, key string, old []byte) error
+	// Delete removes the keys; missing keys are not an error.
+	Delete(ctx context.Context, keys ...string) error
+	// SetAdd adds members to the set at key and extends the set's ttl to at least ttl
+	// (a set never expires before its longest-lived member).
+	SetAdd(ctx context.Context, key string, ttl time.Duration, members ...string) error
+	// SetRemove removes members from the set; missing ones are not an error.
+	SetRemove(ctx context.Context, key string, members ...string) error
+	// SetMembers returns the members (in no particular order); an empty or missing set gives nil.
+	SetMembers(ctx context.Context, key string) ([]string, error)
+	// TTL returns the remaining time to live; 0 for a key without expiry; ErrNotFound if missing.
+	TTL(ctx context.Context, key string) (time.Duration, error)
+	// Ping checks that the backend answers.
+	Ping(ctx context.Context) error
+	// Close releases connections.
+	Close() error
+}
+
+// Entry is one key of a [KV.CreateAll].
+type Entry struct {
+	Key   string
+	Value []byte
+	TTL   time.Duration
+}
