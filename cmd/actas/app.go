@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/actas-dev/actas/config"
+	"github.com/actas-dev/actas/internal/httpx"
+	"github.com/actas-dev/actas/oauth"
+	"github.com/actas-dev/actas/oauth/keys"
+	"github.com/actas-dev/actas/oauth/login"
+	"github.com/actas-dev/actas/storage"
+	"github.com/actas-dev/actas/storage/memory"
+	redisstore "github.com/actas-dev/actas/storage/redis"
+)
+
+// app is one wired actas process: everything serve needs, built from the configuration.
+type app struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	store    *storage.Store
+	keys     *keys.Holder
+	login    *login.Service
+	provider *oauth.Provider
+	metrics  *httpx.Metrics
+	ready    *httpx.Readiness
+	public   http.Handler
+	ops      http.Handler
+}
+
+// newApp wires the application. Each step is a small function; any error stops start-up with
+// one line that names what failed.
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log, metrics: httpx.NewMetrics(version, revision)}
+	kv, err := openStorage(ctx, cfg.Storage)
+	if err != nil {
+		return nil, err
+	}
+	a.store = storage.NewStore(kv, storage.StoreOptions{})
+	if a.keys, err = loadKeys(cfg); err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	secret, previous, err := globalSecrets(cfg)
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	hasher := oauth.NewSecretHasher(secret, previous...)
+	if err := seed(ctx, a.store, cfg, hasher); err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	if a.login, err = newLogin(cfg, a.store, log); err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.provider, err = oauth.New(oauth.Options{
+		Issuer:          cfg.Issuer,
+		Store:           a.store,
+		Keys:            a.keys,
+		AccessTokenAlg:  cfg.Tokens.AccessTokenAlg,
+		IDTokenAlg:      cfg.Tokens.IDTokenAlg,
+		GlobalSecret:    secret,
+		PreviousSecrets: previous,
+		Lifespans: oauth.Lifespans{
+			AccessToken:   cfg.Tokens.AccessTokenLifespan,
+			RefreshToken:  cfg.Tokens.RefreshTokenLifespan,
+			IDToken:       cfg.Tokens.IDTokenLifespan,
+			AuthorizeCode: cfg.Tokens.AuthorizeCodeLifespan,
+		},
+		EnforcePKCE:    cfg.Tokens.EnforcePKCE,
+		Login:          a.login,
+		Logger:         log,
+		OnStorageError: a.metrics.StorageError,
+	})
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	a.provider.Routes(mux)
+	a.login.Routes(mux)
+	a.public = httpx.Wrap(mux, httpx.WrapOptions{Logger: log, Metrics: a.metrics, MaxBodyBytes: cfg.Server.Public.MaxBodyBytes})
+
+	a.ready = httpx.NewReadiness(a.store.Ping, 500*time.Millisecond, 400*time.Millisecond, log, a.metrics)
+	a.ready.AddCheck("keys", func(context.Context) error {
+		if a.keys.Load() == nil {
+			return errors.New("no signing keys loaded")
+		}
+		return nil
+	})
+	a.ops = httpx.OpsHandler(a.ready, a.metrics)
+	return a, nil
+}
+
+// Close releases storage connections.
+func (a *app) Close() { _ = a.store.Close() }
+
+func (a *app) publicServer() *httpx.NamedServer {
+	p := a.cfg.Server.Public
+	return &httpx.NamedServer{Name: "public", Server: httpx.NewServer(p.Addr, a.public, httpx.Timeouts{
+		ReadHeader: p.ReadHeaderTimeout, Read: p.ReadTimeout, Write: p.WriteTimeout, Idle: p.IdleTimeout,
+	})}
+}
+
+func (a *app) opsServer() *httpx.NamedServer {
+	return &httpx.NamedServer{Name: "ops", Server: httpx.NewServer(a.cfg.Server.Ops.Addr, a.ops, httpx.Timeouts{})}
+}
+
+// openStorage opens the configured backend; an unreachable Redis stops start-up.
+func openStorage(ctx context.Context, c config.Storage) (storage.KV, error) {
+	switch c.Backend {
+	case config.BackendMemory:
+		return memory.New(), nil
+	case config.BackendRedis:
+		kv, err := redisstore.New(ctx, redisstore.Options{
+			URL: c.Redis.URL, Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName,
+			Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB,
+			KeyPrefix: c.Redis.KeyPrefix, Timeout: c.Timeout, PoolSize: c.Redis.PoolSize,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("storage.redis: %w", err)
+		}
+		return kv, nil
+	}
+	return nil, fmt.Errorf("storage.backend: unknown backend %q", c.Backend)
+}
+
+// loadKeys reads the configured keys; in dev mode without keys it generates an ES256 and an RS256
+// key (and an EdDSA key when selected), valid for this process only.
+func loadKeys(cfg *config.Config) (*keys.Holder, error) {
+	var ks []keys.Key
+	for i, k := range cfg.Keys {
+		key, err := keys.LoadFile(k.File, k.Kid, k.Alg, keys.State(k.State))
+		if err != nil {
+			return nil, fmt.Errorf("keys[%d].file: %w", i, err)
+		}
+		ks = append(ks, key)
+	}
+	if len(ks) == 0 && cfg.Dev {
+		algs := []string{keys.ES256, keys.RS256}
+		for _, alg := range []string{cfg.Tokens.AccessTokenAlg, cfg.Tokens.IDTokenAlg} {
+			if alg == keys.EdDSA {
+				algs = append(algs, keys.EdDSA)
+				break
+			}
+		}
+		for _, alg := range algs {
+			k, err := keys.Generate(alg)
+			if err != nil {
+				return nil, fmt.Errorf("keys: generate %s: %w", alg, err)
+			}
+			ks = append(ks, k)
+		}
+	}
+	set, err := keys.NewSet(ks)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	return keys.NewHolder(set), nil
+}
+
+// globalSecrets returns fosite's HMAC secret and the previous ones; dev mode without one generates
+// a random secret (codes and refresh tokens then do not survive a restart).
+func globalSecrets(cfg *config.Config) ([]byte, [][]byte, error) {
+	var previous [][]byte
+	for _, p := range cfg.Secrets.Previous {
+		previous = append(previous, []byte(p))
+	}
+	if cfg.Secrets.Global != "" {
+		return []byte(cfg.Secrets.Global), previous, nil
+	}
+	if !cfg.Dev {
+		return nil, nil, errors.New("secrets.global: required (at least 32 bytes), or secrets.global_file")
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, nil, err
+	}
+	return b, previous, nil
+}
+
+func newLogin(cfg *config.Config, store *storage.Store, log *slog.Logger) (*login.Service, error) {
+	return login.New(login.Options{
+		Store:              store,
+		Logger:             log,
+		Issuer:             cfg.Issuer,
+		InsecureCookies:    !cfg.Login.CookieSecure,
+		IdleTimeout:        cfg.Login.SessionIdleTimeout,
+		AbsoluteTimeout:    cfg.Login.SessionAbsoluteTimeout,
+		MaxAttemptsPerUser: cfg.Login.MaxAttemptsPerUser,
+		MaxAttemptsPerIP:   cfg.Login.MaxAttemptsPerIP,
+		RateWindow:         cfg.Login.AttemptWindow,
+	})
+}
