@@ -69,13 +69,29 @@ type Options struct {
 	EnforcePKCE bool
 	Login       Login
 	Logger      *slog.Logger
-	// TokenHandlers are extra grants (token exchange), registered after the built-in ones.
-	TokenHandlers []fosite.TokenEndpointHandler
+	// Grants build extra grants (token exchange), registered after the built-in ones.
+	Grants []GrantFactory
+	// RefreshGuard, when set, is asked before every refresh of a token whose session has a
+	// representation (SID) or an actor (Act); an error refuses the refresh (invalid_grant).
+	RefreshGuard func(ctx context.Context, s *Session) error
 	// ExtraGrantTypes are advertised in discovery for the extra handlers.
 	ExtraGrantTypes []string
 	// OnStorageError is called with an operation name when storage fails (metrics); optional.
 	OnStorageError func(op string)
 }
+
+// GrantDeps is what an extra grant gets to issue and verify tokens exactly as the built-in grants do.
+type GrantDeps struct {
+	Config   *fosite.Config
+	Strategy *compose.CommonStrategy
+	Storage  Store
+	// Provider verifies tokens (IntrospectToken) at request time.
+	Provider   fosite.OAuth2Provider
+	NewSession func(subject string) *Session
+}
+
+// GrantFactory builds one extra token-endpoint grant.
+type GrantFactory func(GrantDeps) (fosite.TokenEndpointHandler, error)
 
 // Provider is the composed OAuth 2.0 / OIDC provider.
 type Provider struct {
@@ -179,7 +195,14 @@ func New(o Options) (*Provider, error) {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	)
-	for _, h := range o.TokenHandlers {
+	cfg.TokenEndpointHandlers.Append(&refreshBounds{guard: o.RefreshGuard})
+	deps := GrantDeps{Config: cfg, Strategy: strategy, Storage: o.Store, Provider: provider,
+		NewSession: func(sub string) *Session { s := NewSession(sub); s.DefaultAudience = []string{o.Issuer}; return s }}
+	for _, f := range o.Grants {
+		h, err := f(deps)
+		if err != nil {
+			return nil, fmt.Errorf("oauth: grant: %w", err)
+		}
 		cfg.TokenEndpointHandlers.Append(h)
 	}
 	gt := map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true}

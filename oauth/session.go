@@ -78,6 +78,9 @@ type Session struct {
 	SID string `json:"sid,omitempty"`
 	// Extra holds further access-token claims (e.g. the impersonation reason and ticket).
 	Extra map[string]any `json:"extra,omitempty"`
+	// NotAfter bounds every token of the grant, refreshes included: an exchanged token never
+	// outlives its subject token or its representation session (zero: no bound).
+	NotAfter time.Time `json:"not_after,omitzero"`
 	// DefaultAudience is used when the request was granted no audience (RFC 9068 requires `aud`).
 	DefaultAudience []string `json:"default_aud,omitempty"`
 }

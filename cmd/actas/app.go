@@ -96,7 +96,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		}
 		return nil
 	})
-	a.ops = httpx.OpsHandler(a.ready, a.metrics)
+	a.ops = httpx.Wrap(httpx.OpsHandler(a.ready, a.metrics), httpx.WrapOptions{Metrics: a.metrics})
 	return a, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -59,6 +60,7 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("log: %w", err)
 	}
+	slog.SetDefault(log)
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
