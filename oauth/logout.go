@@ -14,7 +14,7 @@ import (
 
 var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign out — actas</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/assets/style.css"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/assets/login/login.css"></head>
 <body><main class="card">
 {{if .Done}}<h1>You are signed out</h1><p>You can close this window.</p>
 {{else}}<h1>Sign out?</h1><p>Do you want to sign out of actas?</p>

@@ -137,10 +137,13 @@ func openStorage(ctx context.Context, c config.Storage) (storage.KV, error) {
 // key (and an EdDSA key when selected), valid for this process only.
 func loadKeys(cfg *config.Config) (*keys.Holder, error) {
 	var ks []keys.Key
-	for i, k := range cfg.Keys {
+	for _, k := range cfg.Keys {
+		if keys.State(k.State) == keys.StateRemoved {
+			continue // neither published nor accepted; its file may be gone
+		}
 		key, err := keys.LoadFile(k.File, k.Kid, k.Alg, keys.State(k.State))
 		if err != nil {
-			return nil, fmt.Errorf("keys[%d].file: %w", i, err)
+			return nil, err
 		}
 		ks = append(ks, key)
 	}
@@ -155,14 +158,14 @@ func loadKeys(cfg *config.Config) (*keys.Holder, error) {
 		for _, alg := range algs {
 			k, err := keys.Generate(alg)
 			if err != nil {
-				return nil, fmt.Errorf("keys: generate %s: %w", alg, err)
+				return nil, err
 			}
 			ks = append(ks, k)
 		}
 	}
 	set, err := keys.NewSet(ks)
 	if err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
+		return nil, err
 	}
 	return keys.NewHolder(set), nil
 }

@@ -1,0 +1,142 @@
+package login
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// argonParams are the argon2id cost parameters (RFC 9106 §3.1).
+type argonParams struct {
+	memory  uint32 // KiB
+	time    uint32
+	threads uint8
+}
+
+// defaultArgon are OWASP's minimum recommendation for argon2id: 19 MiB, 2 passes, 1 lane.
+var defaultArgon = argonParams{memory: 19456, time: 2, threads: 1}
+
+const (
+	saltLen        = 16
+	keyLen         = 32
+	maxPasswordLen = 1024
+	// Bounds on parameters read from a hash, so that a bad config cannot exhaust the host.
+	maxArgonMemory  = 1 << 20 // 1 GiB
+	maxArgonTime    = 64
+	maxArgonThreads = 64
+)
+
+// dummyHash is verified against when the username is unknown, so that an unknown user costs the
+// same hash computation as a wrong password and response time does not reveal which usernames
+// exist. No password matches it (its key is random bytes, not derived from any input we know).
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$kx8K9s1iXc3ixcJezW6k5w$/XmaJgG5FbCOysxSm6R+/HEobmyOxC0Jhqngkk0fYZY"
+
+// HashPassword hashes pw with argon2id (RFC 9106) and returns the PHC string
+// "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>" (unpadded standard base64, 16-byte random salt,
+// 32-byte key). This is what `actas users hash-password` prints for the configuration.
+func HashPassword(pw string) (string, error) {
+	return hashPassword(pw, defaultArgon)
+}
+
+func hashPassword(pw string, p argonParams) (string, error) {
+	if pw == "" || len(pw) > maxPasswordLen {
+		return "", fmt.Errorf("login: password must be 1 to %d bytes", maxPasswordLen)
+	}
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("login: salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, keyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.memory, p.time, p.threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// VerifyPassword reports whether pw matches hash, a PHC argon2id string as made by [HashPassword].
+// The cost parameters, salt and key length are read from hash (within sane bounds), and the keys are
+// compared in constant time. A malformed hash is an error wrapping [ErrInvalidHash], never a match.
+func VerifyPassword(hash, pw string) (bool, error) {
+	p, salt, key, err := parseHash(hash)
+	if err != nil {
+		return false, err
+	}
+	if len(pw) > maxPasswordLen {
+		return false, nil
+	}
+	got := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+// verifyPassword is VerifyPassword bounded by the service's hash semaphore: each computation holds
+// 19 MiB, so concurrent logins queue instead of exhausting memory.
+func (s *Service) verifyPassword(ctx context.Context, hash, pw string) (bool, error) {
+	select {
+	case s.hashSem <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.hashSem }()
+	return VerifyPassword(hash, pw)
+}
+
+func parseHash(hash string) (argonParams, []byte, []byte, error) {
+	bad := func(why string) (argonParams, []byte, []byte, error) {
+		return argonParams{}, nil, nil, fmt.Errorf("%w: %s", ErrInvalidHash, why)
+	}
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[0] != "" {
+		return bad("not a PHC string with 5 fields")
+	}
+	if parts[1] != "argon2id" {
+		return bad("algorithm is not argon2id")
+	}
+	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return bad("unsupported version")
+	}
+	var p argonParams
+	fields := strings.Split(parts[3], ",")
+	if len(fields) != 3 {
+		return bad("parameters must be m=…,t=…,p=…")
+	}
+	for i, name := range []string{"m", "t", "p"} {
+		k, v, ok := strings.Cut(fields[i], "=")
+		if !ok || k != name {
+			return bad("parameters must be m=…,t=…,p=…")
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || strconv.FormatUint(n, 10) != v {
+			return bad("parameter " + name + " is not a decimal number")
+		}
+		switch name {
+		case "m":
+			p.memory = uint32(n)
+		case "t":
+			p.time = uint32(n)
+		case "p":
+			if n == 0 || n > maxArgonThreads {
+				return bad("parallelism out of range")
+			}
+			p.threads = uint8(n)
+		}
+	}
+	if p.time == 0 || p.time > maxArgonTime {
+		return bad("time cost out of range")
+	}
+	if p.memory < 8*uint32(p.threads) || p.memory > maxArgonMemory {
+		return bad("memory cost out of range")
+	}
+	salt, err := base64.RawStdEncoding.Strict().DecodeString(parts[4])
+	if err != nil || len(salt) < 8 || len(salt) > 64 {
+		return bad("salt is not 8 to 64 bytes of unpadded base64")
+	}
+	key, err := base64.RawStdEncoding.Strict().DecodeString(parts[5])
+	if err != nil || len(key) < 16 || len(key) > 64 {
+		return bad("key is not 16 to 64 bytes of unpadded base64")
+	}
+	return p, salt, key, nil
+}

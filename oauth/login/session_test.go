@@ -1,0 +1,188 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actas-dev/actas/storage"
+)
+
+func TestIdleTimeout(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(o *Options) { o.IdleTimeout, o.AbsoluteTimeout = 10*time.Minute, time.Hour })
+	b := h.browser()
+	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+	for i := 0; i < 3; i++ { // each use moves the idle deadline
+		h.clock.Advance(9 * time.Minute)
+		if ls, status := b.session(); ls == nil {
+			t.Fatalf("use %d within the idle timeout: %d", i+1, status)
+		} else if !ls.LastSeenAt.Equal(h.clock.Now()) {
+			t.Fatalf("LastSeenAt %v not touched to %v", ls.LastSeenAt, h.clock.Now())
+		}
+	}
+	h.clock.Advance(10 * time.Minute)
+	if ls, status := b.session(); ls != nil || status != http.StatusUnauthorized {
+		t.Fatalf("after the idle timeout: %+v %d", ls, status)
+	}
+	// The login page shows the form again instead of skipping it.
+	wantStatus(t, b.get("/login?return_to="+url.QueryEscape(testReturnTo)), http.StatusOK)
+}
+
+func TestAbsoluteTimeout(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(o *Options) { o.IdleTimeout, o.AbsoluteTimeout = 20*time.Minute, time.Hour })
+	b := h.browser()
+	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+	first, _ := b.session()
+	for i := 0; i < 5; i++ {
+		h.clock.Advance(11 * time.Minute)
+		if ls, _ := b.session(); ls == nil {
+			t.Fatalf("expired after %v of steady use", time.Duration(i+1)*11*time.Minute)
+		}
+	}
+	h.clock.Advance(5 * time.Minute) // 60 minutes since login; last use 5 minutes ago
+	if ls, status := b.session(); ls != nil || status != http.StatusUnauthorized {
+		t.Fatalf("after the absolute timeout: %+v %d", ls, status)
+	}
+	if !first.ExpiresAt.Equal(first.CreatedAt.Add(time.Hour)) {
+		t.Fatalf("ExpiresAt %v, CreatedAt %v", first.ExpiresAt, first.CreatedAt)
+	}
+}
+
+// TestExpiredSessionInStorage covers a session still in storage past ExpiresAt (a backend whose TTL
+// lags): Current refuses it by ExpiresAt, deletes it and reports it ended.
+func TestExpiredSessionInStorage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	now := h.clock.Now()
+	ls := &storage.LoginSession{
+		ID: randomID(), Subject: "u-alice", AuthTime: now.Add(-13 * time.Hour), CSRFToken: randomID(),
+		CreatedAt: now.Add(-13 * time.Hour), LastSeenAt: now.Add(-time.Minute), ExpiresAt: now.Add(-time.Hour),
+	}
+	if err := h.store.CreateLoginSession(context.Background(), ls, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	u, _ := url.Parse(h.srv.URL)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "__Host-actas_session", Value: ls.ID, Path: "/"}})
+	if got, status := b.session(); got != nil || status != http.StatusUnauthorized {
+		t.Fatalf("expired session accepted: %+v %d", got, status)
+	}
+	if _, err := h.store.GetLoginSession(context.Background(), ls.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("expired session still stored: %v", err)
+	}
+	if got := h.endedSessions(); !slices.Equal(got, []string{"u-alice " + ls.ID}) {
+		t.Fatalf("ended hooks %v", got)
+	}
+}
+
+func TestEndLoginSession(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	b := h.browser()
+	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+	ls, _ := b.session()
+	r := b.post("/probe/logout", nil)
+	wantStatus(t, r, http.StatusOK)
+	if c := sessionCookie(t, r, "__Host-actas_session"); c.MaxAge >= 0 || c.Value != "" {
+		t.Fatalf("cookie not cleared: %+v", c)
+	}
+	if got, _ := b.session(); got != nil {
+		t.Fatal("session survives logout")
+	}
+	if got := h.endedSessions(); !slices.Equal(got, []string{"u-alice " + ls.ID}) {
+		t.Fatalf("ended hooks %v", got)
+	}
+	// Logging out without a session is not an error and fires nothing.
+	wantStatus(t, b.post("/probe/logout", nil), http.StatusOK)
+	if n := len(h.endedSessions()); n != 1 {
+		t.Fatalf("%d hook calls", n)
+	}
+}
+
+func TestEndAllSessions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	var hookOrder []string
+	h.svc.OnLoginSessionEnded(func(_ context.Context, subject, _ string) { hookOrder = append(hookOrder, subject) })
+	a1, a2, d := h.browser(), h.browser(), h.browser()
+	for _, b := range []*browser{a1, a2} {
+		wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+	}
+	wantRedirect(t, d.login("dave", "correct horse"), testReturnTo)
+	if err := h.svc.EndAllSessions(context.Background(), "u-alice"); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range []*browser{a1, a2} {
+		if ls, _ := b.session(); ls != nil {
+			t.Fatalf("alice's session %d survives", i+1)
+		}
+	}
+	if ls, _ := d.session(); ls == nil {
+		t.Fatal("dave's session ended too")
+	}
+	if got := h.endedSessions(); len(got) != 2 || !strings.HasPrefix(got[0], "u-alice ") || !strings.HasPrefix(got[1], "u-alice ") {
+		t.Fatalf("ended hooks %v", got)
+	}
+	if !slices.Equal(hookOrder, []string{"u-alice", "u-alice"}) {
+		t.Fatalf("hook added later saw %v", hookOrder)
+	}
+}
+
+func TestCurrentRejectsJunkCookie(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	b := h.browser()
+	u, _ := url.Parse(h.srv.URL)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "__Host-actas_session", Value: "not-an-id", Path: "/"}})
+	h.store.unavailable.Store(true) // a junk cookie never reaches storage
+	if ls, status := b.session(); ls != nil || status != http.StatusUnauthorized {
+		t.Fatalf("junk cookie: %+v %d", ls, status)
+	}
+}
+
+func TestInsecureCookies(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(o *Options) { o.InsecureCookies = true })
+	r := h.browser().login("alice", "correct horse")
+	wantRedirect(t, r, testReturnTo)
+	if c := sessionCookie(t, r, "actas_session"); c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("dev cookie %+v", c)
+	}
+}
+
+func TestNewOptions(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	store := newFakeStore(clock)
+	tests := []struct {
+		name string
+		o    Options
+		ok   bool
+	}{
+		{name: "ok/minimal", o: Options{Store: store, Issuer: "https://id.example"}, ok: true},
+		{name: "ok/issuer-path", o: Options{Store: store, Issuer: "https://id.example/idp"}, ok: true},
+		{name: "fail/no-store", o: Options{Issuer: "https://id.example"}},
+		{name: "fail/relative-issuer", o: Options{Store: store, Issuer: "/idp"}},
+		{name: "fail/issuer-query", o: Options{Store: store, Issuer: "https://id.example?x=1"}},
+		{name: "fail/idle-over-absolute", o: Options{Store: store, Issuer: "https://id.example", IdleTimeout: 2 * time.Hour, AbsoluteTimeout: time.Hour}},
+		{name: "fail/host-cookie-insecure", o: Options{Store: store, Issuer: "http://localhost", InsecureCookies: true, CookieName: "__Host-x"}},
+		{name: "fail/bad-cookie-name", o: Options{Store: store, Issuer: "https://id.example", CookieName: "a b"}},
+		{name: "fail/negative-limit", o: Options{Store: store, Issuer: "https://id.example", MaxAttemptsPerIP: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := New(tt.o)
+			if (err == nil) != tt.ok {
+				t.Fatalf("New: %v", err)
+			}
+		})
+	}
+}
