@@ -21,7 +21,8 @@ type Config struct {
 	Clients []Client `mapstructure:"clients" yaml:"clients"`
 	Users   []User   `mapstructure:"users" yaml:"users"`
 
-	// The policy: section (issue #5, impersonation rules) goes here, added by the policy work.
+	// Policy holds the impersonation rules (docs/policy.md).
+	Policy Policy `mapstructure:"policy" yaml:"policy"`
 
 	// Dev is true when the process runs with --dev: the global secret and the signing keys may be
 	// absent (the server generates them at start) and the issuer may be plain http. It is set by

@@ -41,6 +41,7 @@ func Default() *Config {
 			AttemptWindow:          15 * time.Minute,
 			CookieSecure:           true,
 		},
+		Policy: defaultPolicy(),
 	}
 }
 

@@ -150,7 +150,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{"fail/unknown-nested-key", "server:\n  public:\n    adr: 1.2.3.4:80\n", "server.public.adr", ErrUnknownKey, []string{"line 3"}},
 		{"fail/unknown-key-in-list", "clients:\n  - id: a\n    secrt: x\n", "clients[0].secrt", ErrUnknownKey, []string{"line 3"}},
 		{"fail/keys-are-case-sensitive", "Issuer: https://x.example.com\n", "Issuer", ErrUnknownKey, nil},
-		{"fail/policy-not-defined-yet", "policy: {enabled: true}\n", "policy", ErrUnknownKey, nil},
+		{"fail/unknown-policy-key", "policy: {enabld: true}\n", "policy.enabld", ErrUnknownKey, nil},
 		{"fail/section-not-a-mapping", "server: 8080\n", "server", nil, []string{"mapping"}},
 		{"fail/list-not-a-list", "users: {id: a}\n", "users", nil, []string{"list"}},
 		{"fail/malformed-yaml", "server:\n  public: {addr: x\n", "", ErrSyntax, []string{"a.yaml", "line"}},

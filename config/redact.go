@@ -92,6 +92,7 @@ func (c *Config) clone() *Config {
 		r.Clients[i].ExchangeFor = slices.Clone(cl.ExchangeFor)
 		r.Clients[i].HandoffURIs = slices.Clone(cl.HandoffURIs)
 	}
+	r.Policy = c.Policy.clone()
 	r.Users = slices.Clone(c.Users)
 	for i, u := range c.Users {
 		r.Users[i].Roles = slices.Clone(u.Roles)

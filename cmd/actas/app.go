@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ory/fosite"
+
 	"github.com/actas-dev/actas/config"
 	"github.com/actas-dev/actas/internal/httpx"
 	"github.com/actas-dev/actas/oauth"
@@ -41,7 +43,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	if err != nil {
 		return nil, err
 	}
-	a.store = storage.NewStore(kv, storage.StoreOptions{})
+	a.store = storage.NewStore(kv, storage.StoreOptions{NewSession: func() fosite.Session { return oauth.NewSession("") }})
 	if a.keys, err = loadKeys(cfg); err != nil {
 		a.store.Close()
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -48,13 +47,8 @@ func startServer(t *testing.T, backend string, mutate func(*config.Config)) *tes
 	cfg.Storage.Backend = backend
 	if backend == config.BackendRedis {
 		o := redistest.Options(t)
-		cfg.Storage.Redis.URL = redistest.URL(t)
-		cfg.Storage.Redis.KeyPrefix = o.KeyPrefix + randHex(4) + ":"
-		cfg.Storage.Redis.Addrs = nil
-		if o.URL == "" && len(o.Addrs) > 0 { // a Redis Cluster
-			cfg.Storage.Redis.URL = ""
-			cfg.Storage.Redis.Addrs = o.Addrs
-		}
+		cfg.Storage.Redis.URL = o.URL
+		cfg.Storage.Redis.KeyPrefix = o.KeyPrefix
 	}
 	if mutate != nil {
 		mutate(cfg)
@@ -223,7 +217,7 @@ func (b *browser) login(authURL, username string) (*url.URL, error) {
 			return nil, fmt.Errorf("unexpected page %s", path)
 		}
 	}
-	return nil, errors.New("too many steps")
+	return nil, fmt.Errorf("too many steps; last page %s %d: %s", p.resp.Request.URL, p.resp.StatusCode, truncateForLog(p.body))
 }
 
 func base64URLDecode(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"github.com/actas-dev/actas/config"
+	"github.com/actas-dev/actas/policy"
+)
+
+// buildPolicy hands the policy section to the engine, which validates it (errors name the key).
+func buildPolicy(c config.Policy) (*policy.Engine, error) {
+	r := policy.Rules{
+		Enabled:             c.Enabled,
+		RoleRanks:           c.RoleRanks,
+		ImpersonatorRoles:   c.ImpersonatorRoles,
+		Matrix:              c.Matrix,
+		GlobalRoles:         c.GlobalRoles,
+		RequireMFA:          c.RequireMFA,
+		MFAMethods:          c.MFAMethods,
+		MinACR:              c.MinACR,
+		ACRLevels:           c.ACRLevels,
+		MaxActorAuthAge:     c.MaxActorAuthAge,
+		HonourOptOut:        c.HonourOptOut,
+		BreakGlassRoles:     c.BreakGlassRoles,
+		RequireReason:       c.RequireReason,
+		MinReasonLength:     c.MinReasonLength,
+		MaxReasonLength:     c.MaxReasonLength,
+		RequireTicket:       c.RequireTicket,
+		TicketPattern:       c.TicketPattern,
+		AllowedNetworks:     c.AllowedNetworks,
+		AllowedClients:      c.AllowedClients,
+		AllowedAudiences:    c.AllowedAudiences,
+		ConsentRequired:     policy.ConsentRules{Roles: c.ConsentRequired.Roles, Tenants: c.ConsentRequired.Tenants},
+		AccessTokenTTL:      c.AccessTokenTTL,
+		SessionTTL:          c.SessionTTL,
+		AllowedScopes:       c.AllowedScopes,
+		DeniedScopes:        c.DeniedScopes,
+		CustomRuleCostLimit: uint64(max(c.CustomRuleCostLimit, 0)),
+	}
+	for _, cr := range c.CustomRules {
+		r.CustomRules = append(r.CustomRules, policy.CELRule{Name: cr.Name, Expression: cr.Expression, Reason: cr.Reason})
+	}
+	return policy.New(r)
+}
