@@ -32,6 +32,15 @@
 // OnLoginSessionEnded hooks; a session that silently expires by its idle TTL in storage is not
 // reported (nothing observes it).
 //
+// # Rate limiting and errors
+//
+// Failed attempts (wrong password, unknown or disabled user, wrong or replayed code) are counted in
+// fixed windows per case-folded username and per client IP (IPv6: per /64), in storage so that the
+// limit holds across replicas. An attempt is checked before any password hash is computed; over the
+// limit the page answers 429 with Retry-After, even for the right password. Unknown user, wrong
+// password and disabled user all get the same text, and an unknown user costs one argon2id hash
+// against a fixed dummy hash so that timing does not tell them apart.
+//
 // # return_to
 //
 // The pages take a return_to that must be a same-origin path relative to the issuer and start with

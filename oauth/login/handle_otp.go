@@ -149,7 +149,7 @@ func (s *Service) handleOTPSubmit(w http.ResponseWriter, r *http.Request) {
 
 // countCodeAttempt adds a wrong code to the pending sign-in and returns how many remain.
 func (s *Service) countCodeAttempt(ctx context.Context, id string, p *pendingLogin) (int, error) {
-	ttl := max(pendingTTL-s.now().Sub(p.CreatedAt), 1)
+	ttl := max(pendingTTL-s.now().Sub(p.CreatedAt), time.Second)
 	var left int
 	err := s.store.UpdateRecord(ctx, kindPending, id, ttl, func(cur []byte) ([]byte, error) {
 		if cur == nil {
