@@ -78,7 +78,10 @@ func startServer(t *testing.T, backend string, mutate func(*config.Config)) *tes
 
 type tWriter struct{ t *testing.T }
 
-func (w *tWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w *tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func randHex(n int) string {
 	b := make([]byte, n)

@@ -30,12 +30,12 @@ type reply struct {
 
 // httpCall describes one raw request: form goes in the body (POST) or the query (GET).
 type httpCall struct {
-	method string
-	path   string // below the server URL, may carry a query string
-	form   url.Values
+	method  string
+	path    string // below the server URL, may carry a query string
+	form    url.Values
 	rawBody string // used instead of form when set
-	basic  *[2]string
-	header map[string]string
+	basic   *[2]string
+	header  map[string]string
 }
 
 func (c httpCall) do(t *testing.T, srv *testServer) reply {

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/pquerna/otp/totp"
 
 	"github.com/spf13/cobra"
 
@@ -49,6 +52,22 @@ func newUsersCmd() *cobra.Command {
 		},
 	}
 	totp.Flags().StringVar(&issuer, "issuer", "actas", "issuer label shown by authenticator apps")
-	cmd.AddCommand(hash, totp)
+	cmd.AddCommand(hash, totp, newTOTPCodeCmd())
 	return cmd
+}
+
+func newTOTPCodeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "totp-code SECRET",
+		Short: "Print the current TOTP code for a base32 secret (for demo walkthroughs and scripts)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			code, err := totp.GenerateCode(strings.ToUpper(strings.TrimSpace(args[0])), time.Now())
+			if err != nil {
+				return fmt.Errorf("totp-code: %w", err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), code)
+			return nil
+		},
+	}
 }
