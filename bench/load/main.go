@@ -1,0 +1,175 @@
+// Command load drives a running actas over real HTTP on loopback and reports throughput, latency
+// percentiles and errors. It is bounded in time and in request count and stops by itself.
+//
+//	go run ./cmd/actas serve --dev &
+//	go run ./bench/load -scenario client_credentials -c 50 -d 10s
+//	go run ./bench/load -scenario introspect -c 50 -d 10s
+//
+// Scenarios are in scenarios.go. Only loopback targets are accepted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type options struct {
+	url          string
+	clientID     string
+	clientSecret string
+	apiID        string
+	apiSecret    string
+	concurrency  int
+	duration     time.Duration
+	maxRequests  int64
+	warmup       time.Duration
+}
+
+// scenario prepares shared state and returns the function one worker calls per request. The
+// function reports the outcome class ("ok", or a short error class) of its request.
+type scenario func(ctx context.Context, o options, c *http.Client) (func(ctx context.Context, worker int) (string, error), func(), error)
+
+func main() {
+	var o options
+	name := flag.String("scenario", "client_credentials", "scenario: "+fmt.Sprint(scenarioNames()))
+	flag.StringVar(&o.url, "url", "http://127.0.0.1:8080", "actas issuer URL (loopback only)")
+	flag.StringVar(&o.clientID, "client-id", "demo-console", "confidential client")
+	flag.StringVar(&o.clientSecret, "client-secret", "demo-console-secret-7Qm2v9XrL4tB8nKcW1zY5pHd3sJf6gAe", "its secret")
+	flag.StringVar(&o.apiID, "api-id", "demo-api", "resource server client (introspection)")
+	flag.StringVar(&o.apiSecret, "api-secret", "demo-api-secret-Vb8Tq3Lm9Xw2Rk5Nz7Hc4Jp6Ds1Fg0Ya", "its secret")
+	flag.IntVar(&o.concurrency, "c", 50, "concurrent clients")
+	flag.DurationVar(&o.duration, "d", 10*time.Second, "measured duration (at most 5m)")
+	flag.Int64Var(&o.maxRequests, "n", 2_000_000, "stop after this many requests")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up")
+	flag.Parse()
+	if err := run(*name, o); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(name string, o options) error {
+	sc, ok := scenarios[name]
+	if !ok {
+		return fmt.Errorf("unknown scenario %q (have %v)", name, scenarioNames())
+	}
+	if err := loopbackOnly(o.url); err != nil {
+		return err
+	}
+	o.duration = min(o.duration, 5*time.Minute)
+	o.concurrency = max(1, min(o.concurrency, 1000))
+	tr := &http.Transport{MaxIdleConns: o.concurrency * 2, MaxIdleConnsPerHost: o.concurrency * 2, IdleConnTimeout: time.Minute}
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	ctx := context.Background()
+	do, cleanup, err := sc(ctx, o, c)
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", name, err)
+	}
+	if cleanup != nil {
+		defer cleanup()
+	}
+	if o.warmup > 0 {
+		drive(ctx, o.warmup, o.concurrency, o.maxRequests, do)
+	}
+	res := drive(ctx, o.duration, o.concurrency, o.maxRequests, do)
+	res.print(name, o)
+	return nil
+}
+
+type result struct {
+	elapsed   time.Duration
+	latencies []time.Duration // of successful requests
+	outcomes  map[string]int64
+}
+
+func drive(ctx context.Context, d time.Duration, conc int, maxReq int64, do func(context.Context, int) (string, error)) result {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var count atomic.Int64
+	var mu sync.Mutex
+	res := result{outcomes: map[string]int64{}}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lats []time.Duration
+			outs := map[string]int64{}
+			for ctx.Err() == nil && count.Add(1) <= maxReq {
+				t0 := time.Now()
+				class, err := do(ctx, w)
+				if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+					break
+				}
+				if err != nil && class == "" {
+					class = "error"
+				}
+				outs[class]++
+				if class == "ok" {
+					lats = append(lats, time.Since(t0))
+				}
+			}
+			mu.Lock()
+			res.latencies = append(res.latencies, lats...)
+			for k, v := range outs {
+				res.outcomes[k] += v
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+func (r result) print(name string, o options) {
+	slices.Sort(r.latencies)
+	pct := func(p float64) time.Duration {
+		if len(r.latencies) == 0 {
+			return 0
+		}
+		return r.latencies[min(len(r.latencies)-1, int(float64(len(r.latencies))*p))]
+	}
+	ok := r.outcomes["ok"]
+	fmt.Printf("scenario=%s concurrency=%d duration=%s\n", name, o.concurrency, r.elapsed.Round(time.Millisecond))
+	fmt.Printf("  ok: %d (%.0f/s)  p50=%s p90=%s p99=%s max=%s\n", ok, float64(ok)/r.elapsed.Seconds(),
+		pct(0.50).Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
+	var keys []string
+	for k := range r.outcomes {
+		if k != "ok" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Printf("  %s: %d\n", k, r.outcomes[k])
+	}
+}
+
+func loopbackOnly(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("refusing to load %s: only loopback targets are allowed", raw)
+	}
+	return nil
+}
