@@ -61,6 +61,7 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 		return fmt.Errorf("log: %w", err)
 	}
 	slog.SetDefault(log)
+	routeRedisLogs(log)
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
