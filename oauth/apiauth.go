@@ -73,9 +73,9 @@ func (p *Provider) Authenticate(r *http.Request, scopes ...string) (*Principal, 
 
 // AuthenticateToken is Authenticate for a token already extracted.
 func (p *Provider) AuthenticateToken(ctx context.Context, tok string, scopes ...string) (*Principal, *APIError) {
-	_, ar, err := p.oauth2.IntrospectToken(ctx, tok, fosite.AccessToken, p.newSession(""))
-	if err != nil {
-		if unavailable(err) {
+	use, ar, err := p.oauth2.IntrospectToken(ctx, tok, fosite.AccessToken, p.newSession(""))
+	if err != nil || use != fosite.AccessToken {
+		if err != nil && unavailable(err) {
 			return nil, &APIError{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Err: err}
 		}
 		return nil, &APIError{Status: http.StatusUnauthorized, Code: "invalid_token", Description: "The access token is invalid, expired or revoked."}

@@ -12,21 +12,29 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/actas-dev/actas/oauth/login"
 	"github.com/actas-dev/actas/storage"
 )
 
+// consentDeniedParam is what the consent page appends to the request when the user denies it.
+const consentDeniedParam = login.ConsentDeniedParam
+
 // authorize is GET/POST /oauth2/auth: the authorization code flow (RFC 6749 §4.1, OIDC Core §3.1).
 //
-// Order: fosite validates the client, redirect URI, scopes, PKCE and state/nonce; then we refuse
-// what we do not offer (request objects, response types other than code), then login
-// (prompt, max_age, id_token_hint), then consent, then the code. Every answer that goes back to
-// the client carries `iss` (RFC 9207). An invalid redirect URI never redirects.
+// Order: sizes and repeated parameters (RFC 6749 §3.1); fosite validates the client, redirect
+// URI, scopes, response type and mode, and state; then we refuse what we do not offer (request
+// objects, response types other than code) and, before any login page, what fosite would refuse
+// only when issuing the code (PKCE, prompt, nonce, max_age: [Provider.checkAuthorizeParams]);
+// then login (prompt, max_age, id_token_hint), then consent, then the code. Every answer that goes
+// back to the client carries `iss` (RFC 9207) and uses the query. A missing or unknown client or
+// an invalid redirect URI gets a 400 error page and never a redirect.
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "The request could not be parsed.")
 		return
 	}
+	var duplicated string
 	for name, vals := range r.Form {
 		for _, v := range vals {
 			if len(v) > maxParamLen {
@@ -34,6 +42,20 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if len(vals) > 1 {
+			// RFC 6749 §3.1: no parameter may be repeated. Without one client and one redirect
+			// URI there is nowhere safe to send the error.
+			if name == "client_id" || name == "redirect_uri" {
+				writeJSONError(w, http.StatusBadRequest, "invalid_request", "The parameter '"+name+"' must not be included more than once.")
+				return
+			}
+			duplicated = name
+		}
+	}
+	// response_mode=query is the default of the code flow, which fosite only accepts from clients
+	// registering response modes; every other mode is refused below, answered in the query.
+	if r.Form.Get("response_mode") == string(fosite.ResponseModeQuery) {
+		r.Form.Del("response_mode")
 	}
 	// Request objects are not supported (discovery says so). Validate the client and redirect URI
 	// without them first, so the error can go back to a registered redirect URI.
@@ -58,15 +80,24 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.writeAuthorizeError(w, r, ar, unsupported)
 		return
 	}
+	if duplicated != "" {
+		p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHintf("The parameter '%s' must not be included more than once.", truncate(duplicated, 40)))
+		return
+	}
 	if !ar.GetResponseTypes().ExactOne("code") {
 		p.writeAuthorizeError(w, r, ar, fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported."))
 		return
 	}
-	prompt := strings.Fields(r.Form.Get("prompt"))
-	if slices.Contains(prompt, "none") && len(prompt) > 1 {
-		p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values."))
+	if r.Form.Get(consentDeniedParam) == "denied" {
+		p.writeAuthorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user denied the request at the consent page."))
 		return
 	}
+	// Checked here, before login, what fosite would only check when issuing the code.
+	if err := p.checkAuthorizeParams(r, ar); err != nil {
+		p.writeAuthorizeError(w, r, ar, err)
+		return
+	}
+	prompt := strings.Fields(r.Form.Get("prompt"))
 	promptNone := slices.Contains(prompt, "none")
 
 	login, err := p.opts.Login.Current(r)
@@ -96,7 +127,14 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 			p.writeAuthorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The user is not logged in (or must log in again) and prompt=none forbids asking."))
 			return
 		}
-		http.Redirect(w, r, p.opts.Login.LoginURL(returnTo(r, "login"), r.Form.Get("prompt"), r.Form.Get("login_hint")), http.StatusSeeOther)
+		// A login that exists but does not do (prompt=login, max_age, another user's
+		// id_token_hint) must be asked for again, so the login page gets prompt=login. The request
+		// resumes without what the fresh login satisfies, or it would ask again forever.
+		loginPrompt := r.Form.Get("prompt")
+		if login != nil && !slices.Contains(prompt, "login") {
+			loginPrompt = strings.TrimSpace(loginPrompt + " login")
+		}
+		http.Redirect(w, r, p.opts.Login.LoginURL(returnTo(r, "login"), loginPrompt, r.Form.Get("login_hint")), http.StatusSeeOther)
 		return
 	}
 
@@ -206,11 +244,64 @@ func (p *Provider) hintSubject(r *http.Request, hint string) (string, bool) {
 	return sub, sub != ""
 }
 
+// checkAuthorizeParams refuses, before the user is asked to log in, what fosite would refuse only
+// when issuing the code, and what we do not support:
+//   - PKCE (RFC 7636): a code_challenge is required from public clients (and from every client with
+//     EnforcePKCE); S256 only, so the challenge is 43 base64url characters (§4.2);
+//   - prompt values other than none, login and consent, and none combined with another (OIDC Core
+//     §3.1.2.1);
+//   - a nonce shorter than fosite's minimum entropy (8 characters);
+//   - a max_age that is not a non-negative integer.
+func (p *Provider) checkAuthorizeParams(r *http.Request, ar fosite.AuthorizeRequester) error {
+	challenge, method := r.Form.Get("code_challenge"), r.Form.Get("code_challenge_method")
+	switch {
+	case challenge == "" && method != "":
+		return fosite.ErrInvalidRequest.WithHint("code_challenge_method was sent without a code_challenge.")
+	case challenge == "" && (p.opts.EnforcePKCE || ar.GetClient().IsPublic()):
+		return fosite.ErrInvalidRequest.WithHint("This client must use PKCE: send a code_challenge with code_challenge_method=S256 (RFC 7636).")
+	case challenge != "" && method != "S256":
+		return fosite.ErrInvalidRequest.WithHint("code_challenge_method must be S256; plain is not supported (RFC 7636 §4.3).")
+	case challenge != "" && !validS256Challenge(challenge):
+		return fosite.ErrInvalidRequest.WithHint("code_challenge must be the 43-character base64url encoding of a SHA-256 hash (RFC 7636 §4.2).")
+	}
+	prompt := strings.Fields(r.Form.Get("prompt"))
+	for _, v := range prompt {
+		if !slices.Contains(p.config.AllowedPromptValues, v) {
+			return fosite.ErrInvalidRequest.WithHintf("The prompt value '%s' is not supported.", truncate(v, 40))
+		}
+	}
+	if slices.Contains(prompt, "none") && len(prompt) > 1 {
+		return fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values.")
+	}
+	if n := r.Form.Get("nonce"); n != "" && len(n) < p.config.MinParameterEntropy {
+		return fosite.ErrInvalidRequest.WithHintf("The 'nonce' parameter must be at least %d characters long.", p.config.MinParameterEntropy)
+	}
+	if v := r.Form.Get("max_age"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+			return fosite.ErrInvalidRequest.WithHint("max_age must be a non-negative number of seconds.")
+		}
+	}
+	return nil
+}
+
+func validS256Challenge(c string) bool {
+	if len(c) != 43 {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	return err == nil && len(b) == sha256.Size
+}
+
 // returnTo rebuilds the authorization request as a relative GET URL for after login or consent,
-// without the prompt value that step satisfies (so the user is not sent round again).
+// without the prompt value that step satisfies (so the user is not sent round again). After login,
+// max_age and id_token_hint are satisfied too: the login is fresh and the user chose who to be
+// (the relying party checks `sub` and `auth_time`).
 func returnTo(r *http.Request, satisfied string) string {
 	q := url.Values{}
 	for k, v := range r.Form {
+		if satisfied == "login" && (k == "max_age" || k == "id_token_hint") {
+			continue
+		}
 		if k == "prompt" {
 			var keep []string
 			for _, pv := range strings.Fields(r.Form.Get("prompt")) {
@@ -236,9 +327,26 @@ func (p *Provider) writeAuthorizeError(w http.ResponseWriter, r *http.Request, a
 		return
 	}
 	p.logServerError(r, "authorize", err)
-	if ar == nil {
-		writeJSONError(w, http.StatusBadRequest, "invalid_request", fosite.ErrorToRFC6749Error(err).GetDescription())
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.ErrorField == fosite.ErrInvalidState.ErrorField {
+		// fosite's invalid_state is no RFC 6749 §4.1.2.1 code.
+		err = fosite.ErrInvalidRequest.WithHintf("The 'state' parameter must be at least %d characters long.", p.config.MinParameterEntropy)
+	}
+	if ar == nil || !ar.IsRedirectURIValid() {
+		// RFC 6749 §4.1.2.1: with no valid client and redirect URI, never redirect. An error page
+		// for the user, 400 whatever fosite's status (invalid_client would say 401).
+		rfc = fosite.ErrorToRFC6749Error(err)
+		status := rfc.CodeField
+		if status < 500 {
+			status = http.StatusBadRequest
+		}
+		writeJSONError(w, status, rfc.ErrorField, rfc.GetDescription())
 		return
+	}
+	// Error redirects use the query (the code flow's mode, and where `iss` is added); other
+	// response modes are refused.
+	if a, ok := ar.(*fosite.AuthorizeRequest); ok {
+		a.ResponseMode = fosite.ResponseModeQuery
 	}
 	p.oauth2.WriteAuthorizeError(r.Context(), &issWriter{ResponseWriter: w, iss: p.opts.Issuer}, ar, err)
 }

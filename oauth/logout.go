@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"crypto/subtle"
 	"errors"
 	"html/template"
 	"net/http"
@@ -19,14 +20,20 @@ var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>
 {{if .Done}}<h1>You are signed out</h1><p>You can close this window.</p>
 {{else}}<h1>Sign out?</h1><p>Do you want to sign out of actas?</p>
 <form method="post" action="/oauth2/logout"><input type="hidden" name="confirm" value="yes">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+{{if .ClientID}}<input type="hidden" name="client_id" value="{{.ClientID}}">{{end}}
+{{if .Redirect}}<input type="hidden" name="post_logout_redirect_uri" value="{{.Redirect}}">{{end}}
 {{if .State}}<input type="hidden" name="state" value="{{.State}}">{{end}}
 <button type="submit">Sign out</button></form>{{end}}
 </main></body></html>`))
 
-// logout is GET/POST /oauth2/logout (OIDC RP-Initiated Logout 1.0). With a valid id_token_hint it
-// ends the login session at once; without one it asks the user to confirm (a POST guarded by
-// cross-origin protection). post_logout_redirect_uri is honoured only when registered for the
-// client named by the hint (or client_id), and gets `state` back.
+// logout is GET/POST /oauth2/logout (OIDC RP-Initiated Logout 1.0). With a valid id_token_hint
+// for the user logged in here it ends the login session at once. Otherwise (no hint, or the hint
+// names another user than the one logged in: §2 says to ask) it asks the user to confirm: a POST
+// that must be same-origin and carry the login session's CSRF token, so another site can neither
+// log the user out nor make them confirm. post_logout_redirect_uri is honoured only when
+// registered for the client named by the hint (or client_id), and gets `state` back; an
+// unregistered one is a 400, never a redirect.
 func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -37,18 +44,19 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	redirect := r.Form.Get("post_logout_redirect_uri")
 	clientID := r.Form.Get("client_id")
 	state := r.Form.Get("state")
-	if len(hint) > maxTokenLen || len(redirect) > maxParamLen || len(state) > maxParamLen {
+	if len(hint) > maxTokenLen || len(redirect) > maxParamLen || len(state) > maxParamLen || len(clientID) > maxParamLen {
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "A parameter is too long.")
 		return
 	}
 
-	hintOK := false
+	hintSub := ""
 	if hint != "" {
-		aud, ok := p.hintAudience(r, hint)
+		tok, ok := p.decodeIDToken(r, hint)
 		if !ok {
 			writeJSONError(w, http.StatusBadRequest, "invalid_request", "id_token_hint is not an ID token issued by this server.")
 			return
 		}
+		aud := audience(tok.Claims["aud"])
 		if clientID != "" && !slices.Contains(aud, clientID) {
 			writeJSONError(w, http.StatusBadRequest, "invalid_request", "client_id does not match the audience of id_token_hint.")
 			return
@@ -56,7 +64,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		if clientID == "" && len(aud) > 0 {
 			clientID = aud[0]
 		}
-		hintOK = true
+		hintSub, _ = tok.Claims["sub"].(string)
 	}
 	if redirect != "" {
 		if clientID == "" {
@@ -79,21 +87,47 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	confirmed := hintOK || (r.Method == http.MethodPost && r.PostForm.Get("confirm") == "yes")
-	if !confirmed {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		_ = logoutPage.Execute(w, map[string]any{"State": state})
-		return
-	}
-	if err := p.opts.Login.EndLoginSession(ctx, w, r); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	ls, err := p.opts.Login.Current(r)
+	if err != nil {
 		if unavailable(err) {
 			p.writeUnavailable(w, r, "logout", err)
 			return
 		}
-		p.log.ErrorContext(ctx, "logout failed", "err", err)
-		writeJSONError(w, http.StatusInternalServerError, "server_error", "The session could not be ended.")
+		ls = nil // no login session: nothing to end
+	}
+	var confirmed bool
+	switch {
+	case ls == nil:
+		confirmed = true
+	case hintSub != "" && hintSub == ls.Subject:
+		confirmed = true
+	case r.Method == http.MethodPost && r.PostForm.Get("confirm") == "yes":
+		if p.crossOrigin(r) {
+			writeJSONError(w, http.StatusForbidden, "invalid_request", "Cross-origin sign-out requests are refused.")
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(ls.CSRFToken)) != 1 || ls.CSRFToken == "" {
+			writeJSONError(w, http.StatusForbidden, "invalid_request", "The sign-out form is stale or forged; open the sign-out page again.")
+			return
+		}
+		confirmed = true
+	}
+	if !confirmed {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = logoutPage.Execute(w, map[string]any{"State": state, "CSRF": ls.CSRFToken, "ClientID": clientID, "Redirect": redirect})
 		return
+	}
+	if ls != nil {
+		if err := p.opts.Login.EndLoginSession(ctx, w, r); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			if unavailable(err) {
+				p.writeUnavailable(w, r, "logout", err)
+				return
+			}
+			p.log.ErrorContext(ctx, "logout failed", "err", err)
+			writeJSONError(w, http.StatusInternalServerError, "server_error", "The session could not be ended.")
+			return
+		}
 	}
 	if redirect != "" {
 		u, _ := url.Parse(redirect)
@@ -110,13 +144,14 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	_ = logoutPage.Execute(w, map[string]any{"Done": true})
 }
 
-// hintAudience validates an ID token we issued (expired is acceptable) and returns its audience.
-func (p *Provider) hintAudience(r *http.Request, hint string) ([]string, bool) {
-	tok, ok := p.decodeIDToken(r, hint)
-	if !ok {
-		return nil, false
+// crossOrigin reports whether a browser sent r from another origin than actas's (Sec-Fetch-Site,
+// else Origin against Host; the issuer's origin is trusted, for a server behind a proxy).
+func (p *Provider) crossOrigin(r *http.Request) bool {
+	cop := http.NewCrossOriginProtection()
+	if u, err := url.Parse(p.opts.Issuer); err == nil {
+		_ = cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
 	}
-	return audience(tok.Claims["aud"]), true
+	return cop.Check(r) != nil
 }
 
 // audience reads an `aud` claim, a string or an array of strings (RFC 7519 §4.1.3).

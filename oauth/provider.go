@@ -237,7 +237,7 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /.well-known/jwks.json", keys.JWKSHandler(p.opts.Keys))
 	mux.HandleFunc("GET /oauth2/auth", p.authorize)
 	mux.HandleFunc("POST /oauth2/auth", p.authorize)
-	mux.HandleFunc("POST /oauth2/token", p.token)
+	mux.HandleFunc("/oauth2/token", p.token) // other methods: 405 JSON from token()
 	mux.HandleFunc("GET /userinfo", p.userinfo)
 	mux.HandleFunc("POST /userinfo", p.userinfo)
 	mux.HandleFunc("POST /oauth2/introspect", p.introspect)

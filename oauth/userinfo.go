@@ -50,6 +50,12 @@ func writeBearerError(w http.ResponseWriter, status int, code, desc string) {
 		v += `, error="` + code + `", error_description="` + strings.ReplaceAll(desc, `"`, "'") + `"`
 	}
 	w.Header().Set("WWW-Authenticate", v)
+	if code == "" {
+		// RFC 6750 §3.1: a request without authentication gets no error code, so no body either.
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		return
+	}
 	writeJSONError(w, status, code, desc)
 }
 
@@ -66,9 +72,10 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeBearerError(w, http.StatusUnauthorized, "", "")
 		return
 	}
-	_, ar, err := p.oauth2.IntrospectToken(ctx, tok, fosite.AccessToken, p.newSession(""))
-	if err != nil {
-		if unavailable(err) {
+	// The token use is only a hint to fosite, which also accepts a refresh token: check it.
+	use, ar, err := p.oauth2.IntrospectToken(ctx, tok, fosite.AccessToken, p.newSession(""))
+	if err != nil || use != fosite.AccessToken {
+		if err != nil && unavailable(err) {
 			p.writeUnavailable(w, r, "userinfo", err)
 			return
 		}

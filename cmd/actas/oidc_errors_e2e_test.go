@@ -220,6 +220,16 @@ func TestTokenEndpointBadRequests(t *testing.T) {
 					400, "invalid_grant", "")
 			})
 
+			t.Run("fail/refresh-with-broader-scope", func(t *testing.T) {
+				a, code := consoleCode(t, true)
+				tr := wantToken(t, tokenCall(a.redeem(code), consoleAuth).do(t, srv))
+				f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "scope": {"openid profile offline_access email"}}
+				wantError(t, tokenCall(f, consoleAuth).do(t, srv), 400, "invalid_scope", "'email'")
+				// The refusal spent nothing: a refresh within the grant still works.
+				f.Set("scope", "openid offline_access")
+				wantToken(t, tokenCall(f, consoleAuth).do(t, srv))
+			})
+
 			t.Run("fail/refresh-token-of-another-client", func(t *testing.T) {
 				a, code := spaCode(t)
 				tr := wantToken(t, tokenCall(a.redeem(code), nil).do(t, srv))

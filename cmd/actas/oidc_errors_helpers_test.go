@@ -128,7 +128,7 @@ func wantNoToken(t *testing.T, r reply) {
 	}
 	for _, k := range []string{"access_token", "refresh_token", "id_token", "issued_token_type"} {
 		if _, ok := m[k]; ok {
-			t.Errorf("a %s was issued: %s", k, r.body)
+			t.Errorf("a %s was issued", k)
 		}
 	}
 }
@@ -225,6 +225,9 @@ func wantAuthError(t *testing.T, srv *testServer, r reply, redirect, state, code
 	t.Helper()
 	if r.resp.StatusCode != http.StatusSeeOther && r.resp.StatusCode != http.StatusFound {
 		t.Fatalf("status = %d, want a redirect; body %s", r.resp.StatusCode, r.body)
+	}
+	if cc := r.resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+		t.Errorf("Cache-Control = %q, want no-store", cc)
 	}
 	loc, err := r.resp.Location()
 	if err != nil {
