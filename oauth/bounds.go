@@ -12,8 +12,9 @@ import (
 // refreshed exchanged token never outlives its subject token or representation. It also asks the
 // guard whether a delegated or impersonated grant may still be refreshed.
 type refreshBounds struct {
-	guard func(ctx context.Context, s *Session) error
-	now   func() time.Time
+	guard      func(ctx context.Context, s *Session) error
+	idLifespan time.Duration
+	now        func() time.Time
 }
 
 var _ fosite.TokenEndpointHandler = (*refreshBounds)(nil)
@@ -45,8 +46,21 @@ func (h *refreshBounds) HandleTokenEndpointRequest(ctx context.Context, r fosite
 				s.SetExpiresAt(tt, s.NotAfter)
 			}
 		}
+		// A refreshed ID token must not outlive the grant either.
+		if c := s.IDTokenClaims(); c != nil {
+			exp := now.Add(h.idLifespan).UTC().Truncate(time.Second)
+			if h.idLifespan <= 0 || exp.After(s.NotAfter) {
+				exp = s.NotAfter
+			}
+			c.ExpiresAt = exp
+		}
 	}
-	if h.guard != nil && (s.SID != "" || s.Act != nil) {
+	if s.AccessTokenTTL > 0 {
+		if limit := now.Add(s.AccessTokenTTL).UTC().Truncate(time.Second); s.GetExpiresAt(fosite.AccessToken).After(limit) {
+			s.SetExpiresAt(fosite.AccessToken, limit)
+		}
+	}
+	if h.guard != nil && s.SID != "" {
 		if err := h.guard(ctx, s); err != nil {
 			return err
 		}

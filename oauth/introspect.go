@@ -56,6 +56,14 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		p.oauth2.WriteIntrospectionResponse(ctx, w, &fosite.IntrospectionResponse{Active: false})
 		return
 	}
+	if err := p.checkGuard(ctx, ar); err != nil {
+		if unavailable(err) {
+			p.writeUnavailable(w, r, "introspect", err)
+			return
+		}
+		p.oauth2.WriteIntrospectionResponse(ctx, w, &fosite.IntrospectionResponse{Active: false})
+		return
+	}
 	resp := &fosite.IntrospectionResponse{Active: true, AccessRequester: ar, TokenUse: tu}
 	if tu == fosite.AccessToken {
 		resp.AccessTokenType = fosite.BearerAccessToken
@@ -122,4 +130,13 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 		// failed to revoke: never a 200 then.
 		p.writeClientError(w, r, "revoke", err)
 	}
+}
+
+// checkGuard asks the session guard about a token issued under a representation.
+func (p *Provider) checkGuard(ctx context.Context, ar fosite.Requester) error {
+	s, ok := ar.GetSession().(*Session)
+	if !ok || s.SID == "" || p.opts.RefreshGuard == nil {
+		return nil
+	}
+	return p.opts.RefreshGuard(ctx, s)
 }

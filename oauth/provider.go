@@ -71,8 +71,10 @@ type Options struct {
 	Logger      *slog.Logger
 	// Grants build extra grants (token exchange), registered after the built-in ones.
 	Grants []GrantFactory
-	// RefreshGuard, when set, is asked before every refresh of a token whose session has a
-	// representation (SID) or an actor (Act); an error refuses the refresh (invalid_grant).
+	// RefreshGuard, when set, is asked about every token whose session has a representation (SID)
+	// before it is refreshed, introspected or used at userinfo; an error refuses the refresh
+	// (invalid_grant) and makes introspection answer inactive and userinfo 401. A storage outage
+	// (storage.ErrUnavailable) answers 503 instead.
 	RefreshGuard func(ctx context.Context, s *Session) error
 	// ExtraGrantTypes are advertised in discovery for the extra handlers.
 	ExtraGrantTypes []string
@@ -195,7 +197,7 @@ func New(o Options) (*Provider, error) {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	)
-	cfg.TokenEndpointHandlers.Append(&refreshBounds{guard: o.RefreshGuard})
+	cfg.TokenEndpointHandlers.Append(&refreshBounds{guard: o.RefreshGuard, idLifespan: cfg.IDTokenLifespan})
 	deps := GrantDeps{Config: cfg, Strategy: strategy, Storage: o.Store, Provider: provider,
 		NewSession: func(sub string) *Session { s := NewSession(sub); s.DefaultAudience = []string{o.Issuer}; return s }}
 	for _, f := range o.Grants {

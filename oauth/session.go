@@ -81,6 +81,9 @@ type Session struct {
 	// NotAfter bounds every token of the grant, refreshes included: an exchanged token never
 	// outlives its subject token or its representation session (zero: no bound).
 	NotAfter time.Time `json:"not_after,omitzero"`
+	// AccessTokenTTL caps the lifetime of every access token of the grant, refreshes included
+	// (the impersonation policy's access-token cap); zero: the client's lifespan.
+	AccessTokenTTL time.Duration `json:"at_ttl,omitempty"`
 	// DefaultAudience is used when the request was granted no audience (RFC 9068 requires `aud`).
 	DefaultAudience []string `json:"default_aud,omitempty"`
 }

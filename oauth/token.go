@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -191,7 +192,26 @@ func (p *Provider) writeTokenError(w http.ResponseWriter, r *http.Request, ar fo
 			w.Header().Set("WWW-Authenticate", `Basic realm="actas"`)
 		}
 	}
+	var rc reasonCoder
+	if errors.As(err, &rc) && rc.ReasonCode() != "" {
+		writeReasonError(w, fosite.ErrorToRFC6749Error(err), rc.ReasonCode())
+		return
+	}
 	p.oauth2.WriteAccessError(r.Context(), w, ar, err)
+}
+
+// reasonCoder is an error that carries a stable machine-readable reason (policy denials of the
+// token exchange): the token endpoint adds it to the error body as `reason_code`.
+type reasonCoder interface{ ReasonCode() string }
+
+// writeReasonError writes the RFC 6749 §5.2 error with one extra member, reason_code.
+func writeReasonError(w http.ResponseWriter, e *fosite.RFC6749Error, code string) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	w.WriteHeader(e.CodeField)
+	_ = json.NewEncoder(w).Encode(map[string]string{
+		"error": e.ErrorField, "error_description": e.GetDescription(), "reason_code": code})
 }
 
 // newSession is the prototype session for every request: the default audience (RFC 9068 requires

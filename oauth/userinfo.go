@@ -82,6 +82,14 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
 		return
 	}
+	if err := p.checkGuard(ctx, ar); err != nil {
+		if unavailable(err) {
+			p.writeUnavailable(w, r, "userinfo", err)
+			return
+		}
+		writeBearerError(w, http.StatusUnauthorized, "invalid_token", "The representation this token was issued under has ended.")
+		return
+	}
 	if !ar.GetGrantedScopes().Has("openid") {
 		writeBearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the 'openid' scope.")
 		return

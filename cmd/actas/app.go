@@ -12,6 +12,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/actas-dev/actas/config"
+	"github.com/actas-dev/actas/exchange"
 	"github.com/actas-dev/actas/internal/httpx"
 	"github.com/actas-dev/actas/oauth"
 	"github.com/actas-dev/actas/oauth/keys"
@@ -62,6 +63,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		a.store.Close()
 		return nil, err
 	}
+	engine, err := buildPolicy(cfg.Policy)
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	var reps exchange.Representations = exchange.DenyRepresentations{}
 	a.provider, err = oauth.New(oauth.Options{
 		Issuer:          cfg.Issuer,
 		Store:           a.store,
@@ -80,6 +87,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Login:          a.login,
 		Logger:         log,
 		OnStorageError: a.metrics.StorageError,
+		Grants: []oauth.GrantFactory{exchange.Grant(exchange.Options{
+			Decider: engine, Representations: reps, Logger: log})},
+		ExtraGrantTypes: []string{exchange.GrantType},
+		RefreshGuard:    exchange.RefreshGuard(reps),
 	})
 	if err != nil {
 		a.store.Close()
@@ -89,7 +100,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	mux := http.NewServeMux()
 	a.provider.Routes(mux)
 	a.login.Routes(mux)
-	a.public = httpx.Wrap(mux, httpx.WrapOptions{Logger: log, Metrics: a.metrics, MaxBodyBytes: cfg.Server.Public.MaxBodyBytes})
+	trusted, err := parseTrustedProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.public = httpx.Wrap(withClientIP(mux, trusted), httpx.WrapOptions{Logger: log, Metrics: a.metrics, MaxBodyBytes: cfg.Server.Public.MaxBodyBytes})
 
 	a.ready = httpx.NewReadiness(a.store.Ping, 500*time.Millisecond, 400*time.Millisecond, log, a.metrics)
 	a.ready.AddCheck("keys", func(context.Context) error {

@@ -1,0 +1,205 @@
+package exchange
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/ory/fosite"
+
+	"github.com/actas-dev/actas/policy"
+	"github.com/actas-dev/actas/storage"
+)
+
+// Claims that an impersonation token carries besides sub, act and sid. They are top-level
+// claims (RFC 8693 §4.1 reserves act for the actor's identity).
+const (
+	// ClaimReason is the purpose given by the agent (policy.ClaimReason).
+	ClaimReason = policy.ClaimReason
+	// ClaimTicket is the support ticket reference (policy.ClaimTicket).
+	ClaimTicket = policy.ClaimTicket
+	// ClaimConsentID names the target's approval when the policy required one.
+	ClaimConsentID = "impersonation_consent_id"
+)
+
+// maxUserIDLen bounds the user id of an impersonation subject.
+const maxUserIDLen = 256
+
+// impersonate is the third form: subject_token_type user_id + the agent's actor token + the scope
+// impersonation. Order (DESIGN "a request's way"): actor verified → target resolved → policy →
+// consent → representation started (lock + session, atomically, by the service) → session bound.
+func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st *state) error {
+	req, c := st.req, st.client
+	switch {
+	case req.ActorToken == "":
+		return badRequest("Impersonation needs an actor token: the agent's own token.")
+	case !req.HasScope(ScopeImpersonation):
+		return badRequest("A subject of type '%s' is only accepted for impersonation: request the scope '%s'.", TokenTypeUserID, ScopeImpersonation)
+	case !slices.Contains(c.scopes, ScopeImpersonation):
+		return fosite.ErrInvalidScope.WithHintf("The client is not allowed to request the scope '%s'.", ScopeImpersonation)
+	case len(req.SubjectToken) > maxUserIDLen || strings.IndexFunc(req.SubjectToken, func(r rune) bool { return !unicode.IsPrint(r) || r == ' ' }) >= 0:
+		return badRequest("The subject token is not a valid user id.")
+	}
+	actor, err := h.verifyToken(ctx, c, req.ActorTokenType, req.ActorToken, roleActor)
+	if err != nil {
+		return err
+	}
+	if err := h.checkActorAudience(c, actor); err != nil {
+		return err
+	}
+	st.ev.Actor, st.ev.ActorIssuer = actor.subject, foreignIssuer(actor, h.issuer)
+	st.ev.Reason, st.ev.Ticket = req.Reason, req.Ticket
+	in, err := h.policyInput(ctx, st, actor)
+	if err != nil {
+		return err
+	}
+	st.ev.Target = in.Target.ID
+	st.refresh = h.refreshWanted(req, c)
+
+	d := h.o.Decider.Decide(ctx, in)
+	st.ev.Rule, st.ev.ReasonCode = d.Rule, string(d.Code)
+	if !d.Allowed {
+		return denyPolicy(d)
+	}
+	st.ev.Rule, st.ev.ReasonCode = "", ""
+	if in.ActorTokenHasAct || in.ActorIsRepresented {
+		// Defence in depth: the policy must have denied this already.
+		return deny(string(policy.CodeNestedImpersonation), policy.RuleNested, "An impersonation or delegation token cannot be the actor of an impersonation.")
+	}
+	if d.ConsentRequired {
+		return deny(CodeConsentRequired, policy.RuleConsent, "The policy requires the target's consent, and consent requests are not available on this server yet.")
+	}
+	st.ev.BreakGlass = d.Obligations.BreakGlass
+	scopes := impersonationScopes(d.Obligations.Scopes, in.RequestedScopes, st.refresh)
+
+	rep, err := h.o.Representations.Start(ctx, StartRequest{
+		Actor: actor.subject, ActorIssuer: st.ev.ActorIssuer, Target: in.Target.ID, ClientID: c.id,
+		Reason: req.Reason, Ticket: req.Ticket, TTL: d.Obligations.SessionTTL,
+		Scopes: scopes, Audiences: in.Audiences, BreakGlass: d.Obligations.BreakGlass, RequestID: st.ev.RequestID,
+	})
+	if err != nil {
+		return startError(err)
+	}
+	st.repID, st.started, st.ev.RepresentationID, st.ev.Joined = rep.ID, !rep.Joined, rep.ID, rep.Joined
+	if rep.ID == "" || !rep.ExpiresAt.After(st.now) {
+		h.abort(ctx, st)
+		return fosite.ErrServerError.WithHint("The representation service returned an invalid session.")
+	}
+	extra := map[string]any{}
+	if req.Reason != "" {
+		extra[ClaimReason] = req.Reason
+	}
+	if req.Ticket != "" {
+		extra[ClaimTicket] = req.Ticket
+	}
+	spec := grantSpec{
+		sub: in.Target.ID, act: nestAct(actor.subject, actor.issuer, h.issuer, nil), sid: rep.ID,
+		extra: extra, notAfter: rep.ExpiresAt, idAuthTime: actor.authTime,
+		scopes: scopes, audience: req.Targets(), accessTTL: d.Obligations.AccessTokenTTL,
+	}
+	if spec.accessTTL <= 0 {
+		spec.accessTTL = h.accessLifespan(c)
+	}
+	if err := h.bindSession(ar, st, spec); err != nil {
+		h.abort(ctx, st)
+		return err
+	}
+	return nil
+}
+
+// policyInput resolves the actor and the target to users and builds the policy input. Requested
+// scopes and audiences are checked against the client first (invalid_scope, invalid_target).
+func (h *Handler) policyInput(ctx context.Context, st *state, actor *token) (policy.Input, error) {
+	req, c := st.req, st.client
+	in := policy.Input{
+		Now:      st.now,
+		ClientID: c.id,
+		Reason:   req.Reason, Ticket: req.Ticket,
+		SourceIP:         ClientIP(ctx),
+		ActorTokenHasAct: actor.act != nil || actor.sid != "",
+		Actor: policy.Subject{ID: actor.subject, Roles: actor.roles, Tenant: actor.tenant,
+			AMR: actor.amr, ACR: actor.acr, AuthTime: actor.authTime},
+	}
+	for _, s := range req.Scope {
+		if s == ScopeImpersonation {
+			continue
+		}
+		if !slices.Contains(c.scopes, s) {
+			return in, fosite.ErrInvalidScope.WithHintf("The client is not allowed to request the scope '%s'.", clip(s))
+		}
+		in.RequestedScopes = append(in.RequestedScopes, s)
+	}
+	in.Audiences = req.Targets()
+	for _, a := range in.Audiences {
+		if !slices.Contains(c.audience, a) {
+			return in, ErrInvalidTarget.WithHintf("The client may not obtain tokens for '%s'.", clip(a))
+		}
+	}
+	if len(in.Audiences) == 0 {
+		in.Audiences = []string{h.issuer} // the token's default audience (RFC 9068 requires aud)
+	}
+	if actor.local {
+		u, err := h.user(ctx, actor.subject, "The actor token's subject is not a user of this server.")
+		if err != nil {
+			return in, err
+		}
+		in.Actor.Roles, in.Actor.Tenant, in.Actor.Disabled = u.Roles, u.Tenant, u.Disabled
+	}
+	t, err := h.user(ctx, req.SubjectToken, "The user named by the subject token does not exist.")
+	if err != nil {
+		return in, err
+	}
+	in.Target = policy.Subject{ID: t.ID, Roles: t.Roles, Tenant: t.Tenant,
+		ImpersonationAllowed: t.ImpersonationAllowed, Disabled: t.Disabled}
+	represented, err := h.o.Representations.IsRepresented(ctx, actor.subject)
+	if err != nil {
+		return in, storageFailure("check the actor's representations", err)
+	}
+	in.ActorIsRepresented = represented
+	return in, nil
+}
+
+// user loads a user; unknown is a denial with reason unknown_user.
+func (h *Handler) user(ctx context.Context, id, unknown string) (*storage.User, error) {
+	u, err := h.deps.Storage.GetUser(ctx, id)
+	switch {
+	case err == nil && u != nil:
+		return u, nil
+	case err == nil, errors.Is(err, storage.ErrNotFound):
+		return nil, deny(CodeUnknownUser, "exchange", unknown)
+	}
+	return nil, storageFailure("load user", err)
+}
+
+// impersonationScopes are the policy's scopes, never impersonation, offline_access only with a
+// refresh token, and only scopes that were requested.
+func impersonationScopes(granted, requested []string, refresh bool) []string {
+	var out []string
+	for _, s := range granted {
+		if s == ScopeImpersonation || (s == ScopeOfflineAccess && !refresh) || !slices.Contains(requested, s) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// startError maps a failure to start a representation.
+func startError(err error) error {
+	var active *ActiveRepresentationError
+	switch {
+	case errors.As(err, &active):
+		return deny(CodeActiveRepresentation, "representation", fmt.Sprintf(
+			"The actor already represents '%s' in the session '%s' since %s; stop it before starting another.",
+			clip(active.Target), clip(active.ID), active.Since.UTC().Format(time.RFC3339)))
+	case errors.Is(err, ErrActiveRepresentation):
+		return deny(CodeActiveRepresentation, "representation", "The actor already has an active representation of another user; stop it before starting another.")
+	case errors.Is(err, ErrRepresentationsUnavailable):
+		return deny(CodeRepresentationsUnavailable, "representation", "Representation sessions are not available on this server, so impersonation is not possible.")
+	}
+	return storageFailure("start representation", err)
+}
