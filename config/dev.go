@@ -16,7 +16,7 @@ func Dev() *Config {
 	c.Login.CookieSecure = false
 	c.Clients = DemoClients()
 	c.Users = DemoUsers()
-	c.Policy = devPolicy(c.Issuer)
+	c.Policy = devPolicy()
 	return c
 }
 

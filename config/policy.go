@@ -79,13 +79,13 @@ func defaultPolicy() Policy {
 	}
 }
 
-// devPolicy turns impersonation on for the demo: the support console may impersonate, for
-// actas itself and the demo API.
-func devPolicy(issuer string) Policy {
+// devPolicy turns impersonation on for the demo: the support console may impersonate, for the
+// demo API (actas's own issuer is always allowed).
+func devPolicy() Policy {
 	p := defaultPolicy()
 	p.Enabled = true
 	p.AllowedClients = []string{DemoConsoleClientID}
-	p.AllowedAudiences = []string{issuer, "https://api.example.com"}
+	p.AllowedAudiences = []string{"https://api.example.com"}
 	return p
 }
 

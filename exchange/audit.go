@@ -17,8 +17,9 @@ type Audit interface {
 
 // Event types.
 const (
-	EventGranted = "token_exchange.granted"
-	EventDenied  = "token_exchange.denied"
+	EventGranted      = "token_exchange.granted"
+	EventDenied       = "token_exchange.denied"
+	EventPolicyDryRun = "policy.dry_run"
 )
 
 // Forms of exchange, as in [Event.Form].

@@ -63,7 +63,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		a.store.Close()
 		return nil, err
 	}
-	engine, err := buildPolicy(cfg.Policy)
+	engine, err := buildPolicy(cfg.Policy, cfg.Issuer)
 	if err != nil {
 		a.store.Close()
 		return nil, err
@@ -100,6 +100,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	mux := http.NewServeMux()
 	a.provider.Routes(mux)
 	a.login.Routes(mux)
+	(&exchange.PolicyAPI{Auth: a.provider, Policy: engine, Users: a.store, Representations: reps}).Routes(mux)
 	trusted, err := parseTrustedProxies(cfg.Server.TrustedProxies)
 	if err != nil {
 		a.store.Close()

@@ -1,12 +1,19 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/actas-dev/actas/config"
 	"github.com/actas-dev/actas/policy"
 )
 
 // buildPolicy hands the policy section to the engine, which validates it (errors name the key).
-func buildPolicy(c config.Policy) (*policy.Engine, error) {
+// actas's own issuer is always an allowed audience: an impersonation token without an explicit
+// audience is for actas's userinfo, and actas's API refuses every token that carries act.
+func buildPolicy(c config.Policy, issuer string) (*policy.Engine, error) {
+	if len(c.AllowedAudiences) > 0 && !slices.Contains(c.AllowedAudiences, "*") && !slices.Contains(c.AllowedAudiences, issuer) {
+		c.AllowedAudiences = append(slices.Clone(c.AllowedAudiences), issuer)
+	}
 	r := policy.Rules{
 		Enabled:             c.Enabled,
 		RoleRanks:           c.RoleRanks,
