@@ -58,7 +58,7 @@ func TestTokenExchangeEndToEnd(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			// The dev policy allows impersonation tokens for the dev issuer; the test server has its own.
 			srv := startServer(t, backend, func(c *config.Config) {
-				
+
 			})
 			if !grantAdvertised(t, srv) {
 				t.Fatal("the token-exchange grant is not advertised in discovery")
