@@ -51,3 +51,11 @@ type Entry struct {
 	Value []byte
 	TTL   time.Duration
 }
+
+// IndexedCreator is an optional KV capability: Create of key plus SetAdd of member to indexKey in
+// one round trip. A backend that can do both atomically does; otherwise it must add to the index
+// first, so that no key exists without its index entry. [Store] uses it when available to issue a
+// token with one storage round trip instead of two.
+type IndexedCreator interface {
+	CreateIndexed(ctx context.Context, indexKey string, indexTTL time.Duration, member, key string, value []byte, ttl time.Duration) error
+}

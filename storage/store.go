@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -54,8 +55,9 @@ import (
 // so that a failure part way leaves nothing unrevocable: an index entry is written before the key
 // it points to.
 type Store struct {
-	kv   KV
-	opts StoreOptions
+	kv      KV
+	opts    StoreOptions
+	clients sync.Map // id → cachedClient
 }
 
 // StoreOptions configures a [Store]. The zero value is usable.
@@ -74,6 +76,9 @@ type StoreOptions struct {
 	// MaxRetries bounds the optimistic compare-and-swap loops (UpdateRecord and the token state
 	// flips). Default 100.
 	MaxRetries int
+	// ClientCacheTTL is how long GetClient keeps a client in memory (clients change only with the
+	// configuration). Default 5 seconds; negative disables the cache.
+	ClientCacheTTL time.Duration
 }
 
 const (
@@ -108,6 +113,9 @@ func NewStore(kv KV, opts StoreOptions) *Store {
 	}
 	if opts.MaxRetries <= 0 {
 		opts.MaxRetries = defaultMaxRetries
+	}
+	if opts.ClientCacheTTL == 0 {
+		opts.ClientCacheTTL = 5 * time.Second
 	}
 	return &Store{kv: kv, opts: opts}
 }

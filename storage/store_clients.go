@@ -32,6 +32,7 @@ func (s *Store) UpsertClient(ctx context.Context, c *Client) error {
 	if err := s.kv.Set(ctx, clientKey(c.ID), raw, 0); err != nil {
 		return fmt.Errorf("storage: upsert client %q: %w", c.ID, err)
 	}
+	s.clients.Delete(c.ID)
 	return nil
 }
 
@@ -50,12 +51,31 @@ func (s *Store) LoadClient(ctx context.Context, id string) (*Client, error) {
 
 // GetClient implements fosite.ClientManager: the client as a fosite.Client (a *Client), or an
 // error wrapping fosite.ErrNotFound.
+//
+// Clients come from configuration and change only when a process starts, so GetClient keeps each
+// one in memory for StoreOptions.ClientCacheTTL (default 5s): the token endpoint then needs no
+// storage round trip to authenticate a client. A change made by another replica is seen after at
+// most that long; one made through this Store at once.
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	now := s.opts.Now()
+	if v, ok := s.clients.Load(id); ok {
+		if e := v.(cachedClient); now.Before(e.exp) {
+			return e.c, nil
+		}
+	}
 	c, err := s.LoadClient(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	if s.opts.ClientCacheTTL > 0 {
+		s.clients.Store(id, cachedClient{c: c, exp: now.Add(s.opts.ClientCacheTTL)})
+	}
 	return c, nil
+}
+
+type cachedClient struct {
+	c   *Client
+	exp time.Time
 }
 
 // ListClients returns every client, ordered by id.
@@ -82,6 +102,7 @@ func (s *Store) ListClients(ctx context.Context) ([]*Client, error) {
 // DeleteClient removes a client (used when configuration no longer lists it). Tokens already
 // issued to it stop resolving: their lookup reports ErrNotFound. A missing client is not an error.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	s.clients.Delete(id)
 	if err := s.kv.Delete(ctx, clientKey(id)); err != nil {
 		return fmt.Errorf("storage: delete client %q: %w", id, err)
 	}

@@ -47,6 +47,13 @@ func (s *Store) createToken(ctx context.Context, kind, signature string, req fos
 		return fmt.Errorf("storage: encode %s token: %w", kind, err)
 	}
 	key := tokenKey(kind, signature)
+	if ic, ok := s.kv.(IndexedCreator); ok && indexed {
+		// One round trip where the backend can (the index entry is written first or atomically).
+		if err := ic.CreateIndexed(ctx, grantKey(sr.ID), ttl, key, key, raw, ttl); err != nil {
+			return fmt.Errorf("storage: create %s token: %w", kind, err)
+		}
+		return nil
+	}
 	if indexed {
 		if err := s.kv.SetAdd(ctx, grantKey(sr.ID), ttl, key); err != nil {
 			return fmt.Errorf("storage: index %s token: %w", kind, err)

@@ -48,6 +48,7 @@ func RunKVTests(t *testing.T, newKV func(t *testing.T) storage.KV) {
 		{"error-text", kvErrorTextCases},
 		{"expiry", kvExpiryCases},
 		{"concurrency", kvConcurrencyCases},
+		{"create-indexed", kvIndexedCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
