@@ -23,6 +23,8 @@ type Config struct {
 
 	// Policy holds the impersonation rules (docs/policy.md).
 	Policy Policy `mapstructure:"policy" yaml:"policy"`
+	// Audit configures the durable audit trail (docs/audit.md).
+	Audit Audit `mapstructure:"audit" yaml:"audit"`
 
 	// Dev is true when the process runs with --dev: the global secret and the signing keys may be
 	// absent (the server generates them at start) and the issuer may be plain http. It is set by
@@ -184,6 +186,17 @@ type User struct {
 	// decoded; empty when the user has no second factor enrolled.
 	TOTPSecret string `mapstructure:"totp_secret" yaml:"totp_secret"`
 	Disabled   bool   `mapstructure:"disabled" yaml:"disabled"`
+}
+
+// Audit configures the audit trail's durable stream (a Redis Stream, or a bounded ring in memory).
+type Audit struct {
+	// Stream names the stream (letters, digits, '-', '_', ':').
+	Stream string `mapstructure:"stream" yaml:"stream"`
+	// MaxLen keeps at most this many events (0: no limit by count); the oldest are trimmed, and
+	// `actas audit verify` tells trimmed-by-retention from deleted.
+	MaxLen int64 `mapstructure:"max_len" yaml:"max_len"`
+	// MaxAge trims events older than this (0: no limit by age).
+	MaxAge time.Duration `mapstructure:"max_age" yaml:"max_age"`
 }
 
 // Values of the enumerated keys.

@@ -42,6 +42,7 @@ func Default() *Config {
 			CookieSecure:           true,
 		},
 		Policy: defaultPolicy(),
+		Audit:  Audit{Stream: "audit", MaxLen: 1_000_000, MaxAge: 2160 * time.Hour},
 	}
 }
 

@@ -17,6 +17,7 @@ func Dev() *Config {
 	c.Clients = DemoClients()
 	c.Users = DemoUsers()
 	c.Policy = devPolicy()
+	c.Audit = Audit{Stream: "audit", MaxLen: 100_000}
 	return c
 }
 

@@ -44,7 +44,23 @@ func (c *Config) validate(failed map[string]bool) []error {
 	c.validateLogin(&p)
 	c.validateClients(&p, failed)
 	c.validateUsers(&p)
+	c.validateAudit(&p)
 	return p
+}
+
+func (c *Config) validateAudit(p *problems) {
+	a := c.Audit
+	if a.Stream == "" || strings.IndexFunc(a.Stream, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == ':')
+	}) >= 0 || len(a.Stream) > 64 {
+		p.add("audit.stream", "must be 1 to 64 of letters, digits, '-', '_' and ':'")
+	}
+	if a.MaxLen < 0 {
+		p.add("audit.max_len", "must not be negative (0: no limit by count)")
+	}
+	if a.MaxAge < 0 {
+		p.add("audit.max_age", "must not be negative (0: no limit by age)")
+	}
 }
 
 // validateIssuer applies RFC 8414 §2 and OIDC Discovery §3: an https URL with a host, no query

@@ -60,6 +60,10 @@ type Event struct {
 	Scopes    []string `json:"scopes,omitempty"`
 	Audiences []string `json:"audiences,omitempty"`
 	SourceIP  string   `json:"source_ip,omitempty"`
+	// ConsentID names the consent grant involved; Detail holds further short facts of the event
+	// (lower snake_case keys), e.g. who stopped a representation.
+	ConsentID string            `json:"consent_id,omitempty"`
+	Detail    map[string]string `json:"detail,omitempty"`
 }
 
 // NopAudit discards every event. It is the default until the audit package is wired.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/actas-dev/actas/audit"
 	"github.com/actas-dev/actas/config"
 	"github.com/actas-dev/actas/exchange"
 	"github.com/actas-dev/actas/internal/httpx"
@@ -30,6 +31,7 @@ type app struct {
 	keys     *keys.Holder
 	login    *login.Service
 	provider *oauth.Provider
+	trail    *audit.Trail
 	metrics  *httpx.Metrics
 	ready    *httpx.Readiness
 	public   http.Handler
@@ -45,6 +47,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return nil, err
 	}
 	a.store = storage.NewStore(kv, storage.StoreOptions{NewSession: func() fosite.Session { return oauth.NewSession("") }})
+	if a.trail, err = newTrail(cfg, kv, log, a.metrics); err != nil {
+		a.store.Close()
+		return nil, err
+	}
 	if a.keys, err = loadKeys(cfg); err != nil {
 		a.store.Close()
 		return nil, err
@@ -88,7 +94,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Logger:         log,
 		OnStorageError: a.metrics.StorageError,
 		Grants: []oauth.GrantFactory{exchange.Grant(exchange.Options{
-			Decider: engine, Representations: reps, Logger: log})},
+			Decider: engine, Representations: reps, Logger: log, Audit: exchangeAudit{a.trail}})},
 		ExtraGrantTypes: []string{exchange.GrantType},
 		RefreshGuard:    exchange.RefreshGuard(reps),
 	})
@@ -100,7 +106,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	mux := http.NewServeMux()
 	a.provider.Routes(mux)
 	a.login.Routes(mux)
-	(&exchange.PolicyAPI{Auth: a.provider, Policy: engine, Users: a.store, Representations: reps}).Routes(mux)
+	(&exchange.PolicyAPI{Auth: a.provider, Policy: engine, Users: a.store, Representations: reps,
+		Audit: exchangeAudit{a.trail}}).Routes(mux)
+	a.trail.Routes(mux, auditAuth{a.provider})
+	if err := recordConfigLoaded(ctx, a.trail, cfg); err != nil {
+		a.store.Close()
+		return nil, fmt.Errorf("audit: record the configuration: %w", err)
+	}
 	trusted, err := parseTrustedProxies(cfg.Server.TrustedProxies)
 	if err != nil {
 		a.store.Close()

@@ -43,7 +43,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newVersionCmd(), newConfigCmd(), newKeysCmd(), newUsersCmd())
+	root.AddCommand(newServeCmd(), newVersionCmd(), newConfigCmd(), newKeysCmd(), newUsersCmd(), newAuditCmd())
 	return root
 }
 
