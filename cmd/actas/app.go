@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -65,7 +66,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		a.store.Close()
 		return nil, err
 	}
-	if a.login, err = newLogin(cfg, a.store, log); err != nil {
+	if a.login, err = newLogin(cfg, a.store, log, a.trail); err != nil {
 		a.store.Close()
 		return nil, err
 	}
@@ -221,8 +222,15 @@ func globalSecrets(cfg *config.Config) ([]byte, [][]byte, error) {
 	return b, previous, nil
 }
 
-func newLogin(cfg *config.Config, store *storage.Store, log *slog.Logger) (*login.Service, error) {
+func newLogin(cfg *config.Config, store *storage.Store, log *slog.Logger, trail *audit.Trail) (*login.Service, error) {
 	return login.New(login.Options{
+		OnEvent: func(ctx context.Context, e login.Event) {
+			ae := audit.Event{Type: e.Type, Actor: e.UserID, ReasonCode: e.Reason, SourceAddress: e.ClientIP, UserAgent: e.UserAgent}
+			if len(e.AMR) > 0 {
+				ae.Detail = map[string]string{"amr": strings.Join(e.AMR, " ")}
+			}
+			trail.RecordBestEffort(ctx, ae) // login events never block a login; a lost one is counted
+		},
 		Store:              store,
 		Logger:             log,
 		Issuer:             cfg.Issuer,

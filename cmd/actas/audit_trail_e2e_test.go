@@ -7,6 +7,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/actas-dev/actas/audit"
 	"github.com/actas-dev/actas/config"
 )
 
@@ -65,3 +66,37 @@ func TestAuditTrailEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginEventsAudited: a successful login and a failed one land in the trail, without the
+// password.
+func TestLoginEventsAudited(t *testing.T) {
+	srv := startServer(t, config.BackendMemory, nil)
+	b := newBrowser(t, srv.URL)
+	spa := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID)
+	spa.codeFlow(t, b, "alice")
+	b2 := newBrowser(t, srv.URL)
+	p := b2.get(srv.URL + "/login?return_to=" + url.QueryEscape("/oauth2/auth?x=1"))
+	b2.submit(p, map[string]string{"username": "bob", "password": "not-bobs-password"})
+	var got map[string]bool = map[string]bool{}
+	eventually(t, "login events", func() bool {
+		evs, _, err := srv.app.trail.Query(t.Context(), auditFilter())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			got[e.Type+"/"+e.Actor] = true
+			for _, v := range e.Detail {
+				if v == "not-bobs-password" {
+					t.Fatal("a password reached the audit trail")
+				}
+			}
+		}
+		if !(got["login.succeeded/u-alice"] && got["login.failed/u-bob"]) {
+			t.Logf("events so far: %v", got)
+			return false
+		}
+		return true
+	})
+}
+
+func auditFilter() audit.Filter { return audit.Filter{Limit: 100} }

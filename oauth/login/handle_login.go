@@ -138,10 +138,11 @@ func (s *Service) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 // disabled users are refused after the hash. All three give errBadCredentials; only storage and
 // context errors differ.
 func (s *Service) authenticate(ctx context.Context, r *http.Request, username, password string) (*storage.User, error) {
-	reason := ""
+	reason, userID := "", ""
 	defer func() {
 		if reason != "" {
 			s.log.InfoContext(ctx, "login: password refused", "reason", reason, "client_ip", s.clientIP(r))
+			s.emit(ctx, r, Event{Type: EventLoginFailed, UserID: userID, Reason: reason})
 		}
 	}()
 	if len(username) > maxUsernameLen || len(password) > maxPasswordLen {
@@ -160,6 +161,7 @@ func (s *Service) authenticate(ctx context.Context, r *http.Request, username, p
 	case err != nil:
 		return nil, fmt.Errorf("login: get user: %w", err)
 	}
+	userID = u.ID
 	ok, err := s.verifyPassword(ctx, u.PasswordHash, password)
 	switch {
 	case errors.Is(err, ErrInvalidHash):

@@ -113,6 +113,11 @@ func (s *Service) handleOTPSubmit(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errTOTPInvalid) || errors.Is(err, errTOTPReplayed):
 		s.log.InfoContext(ctx, "login: second factor refused", "user_id", u.ID,
 			"replayed", errors.Is(err, errTOTPReplayed), "client_ip", s.clientIP(r))
+		why := "code_invalid"
+		if errors.Is(err, errTOTPReplayed) {
+			why = "code_replayed"
+		}
+		s.emit(ctx, r, Event{Type: EventSecondFactorFailed, UserID: u.ID, Reason: why})
 		if err := s.recordFailure(ctx, keys); err != nil {
 			s.fail(w, r, "rate limit", err)
 			return

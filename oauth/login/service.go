@@ -99,6 +99,40 @@ type Options struct {
 	Now func() time.Time
 	// OnLoginSessionEnded hooks are called, in order, after this package deleted a login session.
 	OnLoginSessionEnded []func(ctx context.Context, subject, sessionID string)
+	// OnEvent, when set, receives every login success and failure (for the audit trail). It must
+	// not block; it never receives a password or a code.
+	OnEvent func(ctx context.Context, e Event)
+}
+
+// Event is a login outcome reported to Options.OnEvent.
+type Event struct {
+	// Type is EventLoginSucceeded, EventLoginFailed or EventSecondFactorFailed.
+	Type string
+	// UserID is the account concerned, when the attempt named an existing one.
+	UserID string
+	// Reason says why an attempt failed: unknown_user, wrong_password, disabled, bad_hash,
+	// oversized, code_invalid, code_replayed.
+	Reason    string
+	ClientIP  string
+	UserAgent string
+	AMR       []string
+}
+
+// Login event types (the audit trail's names).
+const (
+	EventLoginSucceeded     = "login.succeeded"
+	EventLoginFailed        = "login.failed"
+	EventSecondFactorFailed = "login.second_factor_failed"
+)
+
+// emit reports e to the OnEvent hook, if any.
+func (s *Service) emit(ctx context.Context, r *http.Request, e Event) {
+	if s.onEvent == nil {
+		return
+	}
+	e.ClientIP = s.clientIP(r)
+	e.UserAgent = r.UserAgent()
+	s.onEvent(ctx, e)
 }
 
 // Service serves the login, second-factor and consent pages and owns login sessions.
@@ -119,6 +153,8 @@ type Service struct {
 	hashSem    chan struct{}
 	cop        *http.CrossOriginProtection
 	pages      map[string]*template.Template
+
+	onEvent func(ctx context.Context, e Event)
 
 	hookMu sync.RWMutex
 	hooks  []func(ctx context.Context, subject, sessionID string)
@@ -153,6 +189,7 @@ func New(o Options) (*Service, error) {
 		window:     orDefault(o.RateWindow, 15*time.Minute),
 		consentTTL: orDefault(o.ConsentTTL, 90*24*time.Hour),
 		hooks:      append([]func(context.Context, string, string){}, o.OnLoginSessionEnded...),
+		onEvent:    o.OnEvent,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

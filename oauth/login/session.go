@@ -74,6 +74,7 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 	}
 	s.setCookie(w, s.cookie, ls.ID, 0)
 	s.log.InfoContext(ctx, "login session started", "user_id", u.ID, "amr", amr, "acr", acr)
+	s.emit(ctx, r, Event{Type: EventLoginSucceeded, UserID: u.ID, AMR: amr})
 	return ls, nil
 }
 
