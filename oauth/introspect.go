@@ -121,6 +121,13 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 	err := p.oauth2.NewRevocationRequest(ctx, r)
 	switch {
 	case err == nil:
+		if p.opts.OnTokenRevoked != nil {
+			id, _, _ := r.BasicAuth()
+			if id == "" {
+				id = r.PostForm.Get("client_id")
+			}
+			p.opts.OnTokenRevoked(ctx, id, r.PostForm.Get("token_type_hint"))
+		}
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
 	case errors.Is(err, fosite.ErrUnauthorizedClient):

@@ -78,6 +78,9 @@ type Options struct {
 	RefreshGuard func(ctx context.Context, s *Session) error
 	// ExtraGrantTypes are advertised in discovery for the extra handlers.
 	ExtraGrantTypes []string
+	// OnTokenRevoked, when set, is told of every successful revocation (RFC 7009) with the
+	// revoking client and the token type hint (for the audit trail); it must not block.
+	OnTokenRevoked func(ctx context.Context, clientID, hint string)
 	// OnStorageError is called with an operation name when storage fails (metrics); optional.
 	OnStorageError func(op string)
 }

@@ -94,6 +94,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Login:          a.login,
 		Logger:         log,
 		OnStorageError: a.metrics.StorageError,
+		OnTokenRevoked: func(ctx context.Context, clientID, hint string) {
+			a.trail.RecordBestEffort(ctx, audit.Event{Type: audit.TypeTokenRevoked, Client: clientID,
+				Detail: map[string]string{"token_type_hint": hint}})
+		},
 		Grants: []oauth.GrantFactory{exchange.Grant(exchange.Options{
 			Decider: engine, Representations: reps, Logger: log, Audit: exchangeAudit{a.trail}})},
 		ExtraGrantTypes: []string{exchange.GrantType},
