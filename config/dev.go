@@ -61,6 +61,7 @@ func DemoClients() []Client {
 			Secret:                 DemoConsoleClientSecret,
 			RedirectURIs:           []string{"http://127.0.0.1:5556/callback"},
 			PostLogoutRedirectURIs: []string{"http://127.0.0.1:5556/"},
+			BackchannelLogoutURI:   "http://127.0.0.1:5557/backchannel-logout",
 			GrantTypes: []string{GrantTypeAuthorizationCode, GrantTypeRefreshToken,
 				GrantTypeClientCredentials, GrantTypeTokenExchange},
 			Scopes: []string{"openid", "profile", "email", "offline_access",

@@ -24,6 +24,18 @@ func (h *Handler) issue(ctx context.Context, ar fosite.AccessRequester, resp fos
 			}
 			return storageFailure("record grant", err)
 		}
+		// A client that receives tokens under a representation it did not start (a join, a
+		// re-exchange, a hand-off) must hear of its end through back-channel logout too.
+		if rc, ok := h.o.Representations.(interface {
+			RecordClient(context.Context, string, string) error
+		}); ok && !st.started {
+			if err := rc.RecordClient(ctx, st.repID, st.client.id); err != nil {
+				if errors.Is(err, ErrRepresentationEnded) {
+					return deny(CodeRepresentationEnded, "exchange", "The representation ended before the token could be issued.")
+				}
+				return storageFailure("record client", err)
+			}
+		}
 	}
 	s, ok := ar.GetSession().(*oauth.Session)
 	if !ok {

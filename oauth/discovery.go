@@ -43,8 +43,8 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"require_request_uri_registration":               false,
 		"authorization_response_iss_parameter_supported": true,
 		"frontchannel_logout_supported":                  false,
-		"backchannel_logout_supported":                   false,
-		"backchannel_logout_session_supported":           false,
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")

@@ -32,6 +32,7 @@ type app struct {
 	keys     *keys.Holder
 	login    *login.Service
 	provider *oauth.Provider
+	reps     *exchange.Service
 	trail    *audit.Trail
 	metrics  *httpx.Metrics
 	ready    *httpx.Readiness
@@ -75,7 +76,20 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		a.store.Close()
 		return nil, err
 	}
-	var reps exchange.Representations = exchange.DenyRepresentations{}
+	reps, err := exchange.NewService(exchange.ServiceOptions{
+		KV: kv, Store: a.store, Issuer: cfg.Issuer,
+		LogoutSigner:      a.keys.Signer(cfg.Tokens.IDTokenAlg),
+		LoginSessions:     a.login,
+		ImpersonatorRoles: cfg.Policy.ImpersonatorRoles,
+		Logger:            log,
+		Audit:             exchangeAudit{a.trail},
+	})
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	a.reps = reps
+	a.login.OnLoginSessionEnded(reps.OnLoginSessionEnded)
 	a.provider, err = oauth.New(oauth.Options{
 		Issuer:          cfg.Issuer,
 		Store:           a.store,
@@ -108,8 +122,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return nil, err
 	}
 
+	reps.SetAuthenticator(a.provider)
 	mux := http.NewServeMux()
 	a.provider.Routes(mux)
+	reps.Routes(mux)
 	a.login.Routes(mux)
 	(&exchange.PolicyAPI{Auth: a.provider, Policy: engine, Users: a.store, Representations: reps,
 		Audit: exchangeAudit{a.trail}}).Routes(mux)
@@ -137,7 +153,14 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 }
 
 // Close releases storage connections.
-func (a *app) Close() { _ = a.store.Close() }
+func (a *app) Close() {
+	if a.reps != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.reps.Close(ctx) // lets back-channel logouts in flight finish
+		cancel()
+	}
+	_ = a.store.Close()
+}
 
 func (a *app) publicServer() *httpx.NamedServer {
 	p := a.cfg.Server.Public

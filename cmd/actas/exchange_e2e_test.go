@@ -126,10 +126,6 @@ func TestTokenExchangeEndToEnd(t *testing.T) {
 					"subject_token": {"u-bob"}, "subject_token_type": {exchange.TokenTypeUserID},
 					"actor_token": {agent.AccessToken}, "actor_token_type": {exchange.TokenTypeAccessToken},
 					"scope": {"impersonation openid"}, "reason": {"customer asked for help with an order"}, "ticket": {"SUP-1"}})
-				desc, _ := body["error_description"].(string)
-				if status == http.StatusBadRequest && strings.Contains(desc, "[reason="+exchange.CodeRepresentationsUnavailable+"]") {
-					t.Skip("representation sessions are not wired yet (issue 6): impersonation is denied by default")
-				}
 				if status != http.StatusOK {
 					t.Fatalf("%d %v", status, body)
 				}
