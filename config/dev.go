@@ -75,7 +75,7 @@ func DemoClients() []Client {
 			Name:       "Demo resource server",
 			Secret:     DemoAPIClientSecret,
 			GrantTypes: []string{GrantTypeClientCredentials},
-			Scopes:     []string{"actas:introspect"},
+			Scopes:     []string{"actas:introspect", "actas:activity"},
 			FirstParty: true,
 		},
 	}

@@ -138,6 +138,8 @@ type state struct {
 	// started is true when this request opened it (so a failure aborts it).
 	repID   string
 	started bool
+	// consent is the consent grant this request used (released again if the exchange fails).
+	consent ConsentGrant
 	refresh bool
 	stored  bool // tokens of the grant are in storage (a failure revokes them)
 }
@@ -269,6 +271,10 @@ func (h *Handler) abort(ctx context.Context, st *state) {
 	if err := h.o.Representations.Abort(context.WithoutCancel(ctx), st.repID); err != nil {
 		h.o.Logger.ErrorContext(ctx, "exchange: abort representation", "representation_id", st.repID, "err", err)
 	}
+	// A grant that failed after its consent was bound gives the consent back (a failed grant
+	// never uses up the customer's approval).
+	h.releaseConsent(ctx, st.consent, st.repID)
+	st.consent = ConsentGrant{}
 }
 
 // granted records the audit event of a successful exchange; its failure fails the exchange.

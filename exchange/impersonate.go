@@ -70,31 +70,47 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 		// Defence in depth: the policy must have denied this already.
 		return deny(string(policy.CodeNestedImpersonation), policy.RuleNested, "An impersonation or delegation token cannot be the actor of an impersonation.")
 	}
+	var consent ConsentGrant
 	if d.ConsentRequired {
-		return deny(CodeConsentRequired, policy.RuleConsent, "The policy requires the target's consent, and consent requests are not available on this server yet.")
+		if consent, err = h.useConsent(ctx, st, actor.subject, in.Target.ID); err != nil {
+			return err
+		}
+		st.ev.ConsentID = consent.ID
 	}
 	st.ev.BreakGlass = d.Obligations.BreakGlass
 	scopes := impersonationScopes(d.Obligations.Scopes, in.RequestedScopes, st.refresh)
 
 	rep, err := h.o.Representations.Start(ctx, StartRequest{
 		Actor: actor.subject, ActorIssuer: st.ev.ActorIssuer, Target: in.Target.ID, ClientID: c.id,
-		Reason: req.Reason, Ticket: req.Ticket, TTL: d.Obligations.SessionTTL,
+		Reason: req.Reason, Ticket: req.Ticket, ConsentID: consent.ID,
+		TTL:    consentSessionTTL(d.Obligations.SessionTTL, consent, st.now),
 		Scopes: scopes, Audiences: in.Audiences, BreakGlass: d.Obligations.BreakGlass, RequestID: st.ev.RequestID,
 	})
 	if err != nil {
+		h.releaseConsent(ctx, consent, "")
 		return startError(err)
 	}
 	st.repID, st.started, st.ev.RepresentationID, st.ev.Joined = rep.ID, !rep.Joined, rep.ID, rep.Joined
 	if rep.ID == "" || !rep.ExpiresAt.After(st.now) {
 		h.abort(ctx, st)
+		h.releaseConsent(ctx, consent, rep.ID)
 		return fosite.ErrServerError.WithHint("The representation service returned an invalid session.")
 	}
+	if err := h.bindConsent(ctx, consent, rep); err != nil {
+		h.abort(ctx, st)
+		h.releaseConsent(ctx, consent, rep.ID)
+		return err
+	}
+	st.consent = consent // from here on, abort gives the consent back
 	extra := map[string]any{}
 	if req.Reason != "" {
 		extra[ClaimReason] = req.Reason
 	}
 	if req.Ticket != "" {
 		extra[ClaimTicket] = req.Ticket
+	}
+	if consent.ID != "" {
+		extra[ClaimConsentID] = consent.ID
 	}
 	spec := grantSpec{
 		sub: in.Target.ID, act: nestAct(actor.subject, actor.issuer, h.issuer, nil), sid: rep.ID,
@@ -106,6 +122,7 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 	}
 	if err := h.bindSession(ar, st, spec); err != nil {
 		h.abort(ctx, st)
+		h.releaseConsent(ctx, consent, rep.ID)
 		return err
 	}
 	return nil

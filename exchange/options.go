@@ -37,6 +37,9 @@ type Options struct {
 	// Representations opens representation sessions; default [DenyRepresentations] (every
 	// impersonation denied, every token of a representation refused).
 	Representations Representations
+	// Consents finds the target's approval when the policy requires one (issue 8); default
+	// [NoConsents] (every impersonation that needs consent denied with consent_required).
+	Consents Consents
 	// TrustedIssuers are the foreign issuers whose JWTs are accepted as subject or actor tokens.
 	TrustedIssuers []TrustedIssuer
 	// MaxActDepth bounds the number of actors in an issued token's act chain; default 4, at most 32.
@@ -119,6 +122,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Representations == nil {
 		o.Representations = DenyRepresentations{}
+	}
+	if o.Consents == nil {
+		o.Consents = NoConsents{}
 	}
 	if o.Now == nil {
 		o.Now = time.Now

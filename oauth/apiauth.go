@@ -117,3 +117,25 @@ func (p *Provider) AuthenticateToken(ctx context.Context, tok string, scopes ...
 	}
 	return pr, nil
 }
+
+// AuthenticateClient authenticates a confidential client calling actas's API with its own
+// credentials (HTTP Basic, RFC 6749 §2.3.1) — for resource servers reporting to actas. Public
+// clients cannot authenticate and are refused.
+func (p *Provider) AuthenticateClient(r *http.Request) (*storage.Client, *APIError) {
+	if _, _, ok := r.BasicAuth(); !ok {
+		return nil, &APIError{Status: http.StatusUnauthorized, Code: "invalid_client",
+			Description: "Client authentication with HTTP Basic (client id and secret) is required."}
+	}
+	c, err := p.authenticateClient(r.Context(), r)
+	if err != nil {
+		if unavailable(err) {
+			return nil, &APIError{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Err: err}
+		}
+		return nil, &APIError{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "Client authentication failed."}
+	}
+	sc, ok := c.(*storage.Client)
+	if !ok || sc.IsPublic() {
+		return nil, &APIError{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "Only a confidential client may call this endpoint."}
+	}
+	return sc, nil
+}

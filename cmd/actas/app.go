@@ -90,6 +90,15 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	}
 	a.reps = reps
 	a.login.OnLoginSessionEnded(reps.OnLoginSessionEnded)
+	consents, err := exchange.NewConsentService(exchange.ConsentOptions{
+		Store: a.store, Issuer: cfg.Issuer, Login: a.login, Policy: engine,
+		Representations: exchange.ConsentReps(reps), MaxDuration: cfg.Policy.SessionTTL,
+		Audit: exchangeAudit{a.trail}, Logger: log,
+	})
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
 	a.provider, err = oauth.New(oauth.Options{
 		Issuer:          cfg.Issuer,
 		Store:           a.store,
@@ -113,7 +122,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 				Detail: map[string]string{"token_type_hint": hint}})
 		},
 		Grants: []oauth.GrantFactory{exchange.Grant(exchange.Options{
-			Decider: engine, Representations: reps, Logger: log, Audit: exchangeAudit{a.trail}})},
+			Decider: engine, Representations: reps, Consents: consents, Logger: log, Audit: exchangeAudit{a.trail}})},
 		ExtraGrantTypes: []string{exchange.GrantType},
 		RefreshGuard:    exchange.RefreshGuard(reps),
 	})
@@ -130,6 +139,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	(&exchange.PolicyAPI{Auth: a.provider, Policy: engine, Users: a.store, Representations: reps,
 		Audit: exchangeAudit{a.trail}}).Routes(mux)
 	a.trail.Routes(mux, auditAuth{a.provider})
+	consents.Routes(mux, a.provider)
+	(&exchange.ActivityAPI{Clients: a.provider, Reps: reps, Audit: exchangeAudit{a.trail}}).Routes(mux)
+	go consents.Run(ctx, time.Minute) // expires unanswered requests (consent.expired)
 	if err := recordConfigLoaded(ctx, a.trail, cfg); err != nil {
 		a.store.Close()
 		return nil, fmt.Errorf("audit: record the configuration: %w", err)
