@@ -4,6 +4,13 @@
 //	go run ./cmd/actas serve --dev &
 //	go run ./bench/load -scenario client_credentials -c 50 -d 10s
 //	go run ./bench/load -scenario introspect -c 50 -d 10s
+//	go run ./bench/load -scenario delegation -c 50 -d 10s
+//
+// The impersonation scenario needs many agents and customers: start the server with
+//
+//	go run ./bench/fleet -agents 64 -customers 2000 > /tmp/fleet.yaml
+//	go run ./cmd/actas serve --dev --config /tmp/fleet.yaml
+//	go run ./bench/load -scenario impersonation -c 50 -d 10s
 //
 // Scenarios are in scenarios.go. Only loopback targets are accepted.
 package main
@@ -34,11 +41,16 @@ type options struct {
 	duration     time.Duration
 	maxRequests  int64
 	warmup       time.Duration
+	customers    int
 }
 
 // scenario prepares shared state and returns the function one worker calls per request. The
-// function reports the outcome class ("ok", or a short error class) of its request.
-type scenario func(ctx context.Context, o options, c *http.Client) (func(ctx context.Context, worker int) (string, error), func(), error)
+// function reports the outcome class ("ok", or a short error class) of its request and, when it
+// also does untimed work (the impersonation's stop), the latency of the timed part.
+type scenario func(ctx context.Context, o options, c *http.Client) (request, func(), error)
+
+// request is one worker's request; a zero latency means "the whole call".
+type request func(ctx context.Context, worker int) (class string, latency time.Duration, err error)
 
 func main() {
 	var o options
@@ -52,6 +64,7 @@ func main() {
 	flag.DurationVar(&o.duration, "d", 10*time.Second, "measured duration (at most 5m)")
 	flag.Int64Var(&o.maxRequests, "n", 2_000_000, "stop after this many requests")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up")
+	flag.IntVar(&o.customers, "customers", 2000, "impersonation: customers in the bench/fleet config")
 	flag.Parse()
 	if err := run(*name, o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -93,7 +106,7 @@ type result struct {
 	outcomes  map[string]int64
 }
 
-func drive(ctx context.Context, d time.Duration, conc int, maxReq int64, do func(context.Context, int) (string, error)) result {
+func drive(ctx context.Context, d time.Duration, conc int, maxReq int64, do request) result {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var count atomic.Int64
@@ -109,7 +122,10 @@ func drive(ctx context.Context, d time.Duration, conc int, maxReq int64, do func
 			outs := map[string]int64{}
 			for ctx.Err() == nil && count.Add(1) <= maxReq {
 				t0 := time.Now()
-				class, err := do(ctx, w)
+				class, lat, err := do(ctx, w)
+				if lat == 0 {
+					lat = time.Since(t0)
+				}
 				if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
 					break
 				}
@@ -118,7 +134,7 @@ func drive(ctx context.Context, d time.Duration, conc int, maxReq int64, do func
 				}
 				outs[class]++
 				if class == "ok" {
-					lats = append(lats, time.Since(t0))
+					lats = append(lats, lat)
 				}
 			}
 			mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 var scenarios = map[string]scenario{
@@ -62,15 +63,16 @@ func classify(status int, body map[string]any, err error) (string, error) {
 }
 
 // clientCredentials issues one ES256 JWT access token per request (RFC 6749 §4.4).
-func clientCredentials(_ context.Context, o options, c *http.Client) (func(context.Context, int) (string, error), func(), error) {
+func clientCredentials(_ context.Context, o options, c *http.Client) (request, func(), error) {
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"actas:impersonate"}}
-	return func(ctx context.Context, _ int) (string, error) {
-		return classify(postForm(ctx, c, o.url, "/oauth2/token", o.clientID, o.clientSecret, form))
+	return func(ctx context.Context, _ int) (string, time.Duration, error) {
+		class, err := classify(postForm(ctx, c, o.url, "/oauth2/token", o.clientID, o.clientSecret, form))
+		return class, 0, err
 	}, nil, nil
 }
 
 // introspect introspects a pool of live access tokens (RFC 7662) as the resource server.
-func introspect(ctx context.Context, o options, c *http.Client) (func(context.Context, int) (string, error), func(), error) {
+func introspect(ctx context.Context, o options, c *http.Client) (request, func(), error) {
 	var tokens []string
 	for range 64 {
 		status, body, err := postForm(ctx, c, o.url, "/oauth2/token", o.clientID, o.clientSecret,
@@ -80,11 +82,12 @@ func introspect(ctx context.Context, o options, c *http.Client) (func(context.Co
 		}
 		tokens = append(tokens, body["access_token"].(string))
 	}
-	return func(ctx context.Context, w int) (string, error) {
+	return func(ctx context.Context, w int) (string, time.Duration, error) {
 		status, body, err := postForm(ctx, c, o.url, "/oauth2/introspect", o.apiID, o.apiSecret, url.Values{"token": {tokens[w%len(tokens)]}})
 		if status == http.StatusOK && body["active"] != true {
-			return "inactive", nil
+			return "inactive", 0, nil
 		}
-		return classify(status, body, err)
+		class, err := classify(status, body, err)
+		return class, 0, err
 	}, nil, nil
 }

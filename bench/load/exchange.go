@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/actas-dev/actas/internal/devlogin"
+)
+
+const (
+	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	typeAccessToken    = "urn:ietf:params:oauth:token-type:access_token"
+	typeUserID         = "urn:actas:params:oauth:token-type:user_id"
+	samTOTP            = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" // the demo's (docs/dev.md); bench/fleet agents share it
+)
+
+func init() {
+	scenarios["delegation"] = delegation
+	scenarios["impersonation"] = impersonation
+}
+
+// login signs a demo user in through the pages (internal/devlogin) for the support console.
+func login(o options, user, password, totp string) (string, error) {
+	tok, err := devlogin.Login(o.url, user, password, totp, o.clientID, o.clientSecret,
+		"http://127.0.0.1:5556/callback", []string{"openid", "actas:impersonate"})
+	if err != nil {
+		return "", fmt.Errorf("log %s in: %w", user, err)
+	}
+	return tok.AccessToken, nil
+}
+
+// delegation: the support console exchanges alice's token (issued to demo-spa, which the console
+// may exchange for) with sam's token as actor: a JWT with sub alice and act {sub: sam}.
+func delegation(_ context.Context, o options, c *http.Client) (request, func(), error) {
+	sam, err := login(o, "sam", "sam-demo-pass", samTOTP)
+	if err != nil {
+		return nil, nil, err
+	}
+	alice, err := devlogin.Login(o.url, "alice", "alice-demo-pass", "", "demo-spa", "",
+		"http://127.0.0.1:5555/callback", []string{"openid", "profile"})
+	if err != nil {
+		return nil, nil, fmt.Errorf("log alice in: %w", err)
+	}
+	form := url.Values{"grant_type": {grantTokenExchange}, "subject_token": {alice.AccessToken},
+		"subject_token_type": {typeAccessToken}, "actor_token": {sam}, "actor_token_type": {typeAccessToken}}
+	return func(ctx context.Context, _ int) (string, time.Duration, error) {
+		class, err := classify(postForm(ctx, c, o.url, "/oauth2/token", o.clientID, o.clientSecret, form))
+		return class, 0, err
+	}, nil, nil
+}
+
+// impersonation: each worker is its own support agent (bench/fleet's agent000…); each request
+// impersonates a different customer, opening a new representation (policy, lock + session in one
+// write, audit, ES256 token); the agent then stops it (not timed) so the next one opens anew.
+// Joins and refusals are counted apart from the headline figure.
+func impersonation(_ context.Context, o options, c *http.Client) (request, func(), error) {
+	agents := make([]string, o.concurrency)
+	errs := make([]error, o.concurrency)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8) // argon2id logins are memory-hungry; 8 at a time
+	for i := range agents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			agents[i], errs[i] = login(o, fmt.Sprintf("agent%03d", i), "sam-demo-pass", samTOTP)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w (start the server with a config from bench/fleet with -agents >= -c)", err)
+		}
+	}
+	var next sync.Map // worker → customer counter
+	stop := func(ctx context.Context, tok string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, o.url+"/api/v1/representations/current/stop", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if resp, err := c.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	cleanup := func() {
+		for _, tok := range agents {
+			stop(context.Background(), tok)
+		}
+	}
+	return func(ctx context.Context, w int) (string, time.Duration, error) {
+		n, _ := next.LoadOrStore(w, new(int))
+		i := n.(*int)
+		*i++
+		target := fmt.Sprintf("u-cust%04d", (w*997+*i)%o.customers)
+		form := url.Values{"grant_type": {grantTokenExchange}, "subject_token": {target},
+			"subject_token_type": {typeUserID}, "actor_token": {agents[w]}, "actor_token_type": {typeAccessToken},
+			"scope": {"impersonation openid"}, "reason": {"load test: customer asked for help"}}
+		t0 := time.Now()
+		status, body, err := postForm(ctx, c, o.url, "/oauth2/token", o.clientID, o.clientSecret, form)
+		lat := time.Since(t0)
+		class, err := classify(status, body, err)
+		if rc, _ := body["reason_code"].(string); rc != "" {
+			class = fmt.Sprintf("%d_%s", status, rc)
+		}
+		if class == "ok" {
+			if tok, _ := body["access_token"].(string); strings.Count(tok, ".") != 2 {
+				class = "no_token"
+			}
+		}
+		stop(context.WithoutCancel(ctx), agents[w]) // not timed: the headline is the exchange
+		return class, lat, err
+	}, cleanup, nil
+}
