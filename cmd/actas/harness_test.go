@@ -200,6 +200,12 @@ func demoTOTP(t *testing.T, username string) string {
 // TOTP when the user has one, and consent when asked. It returns the final redirect Location.
 func (b *browser) login(authURL, username string) (*url.URL, error) {
 	b.t.Helper()
+	return b.loginAs(authURL, username, username)
+}
+
+// loginAs is login for an account whose password and TOTP secret are those of demo user cred.
+func (b *browser) loginAs(authURL, username, cred string) (*url.URL, error) {
+	b.t.Helper()
 	p := b.get(authURL)
 	for range 6 {
 		if p.resp.StatusCode == http.StatusSeeOther || p.resp.StatusCode == http.StatusFound {
@@ -214,9 +220,9 @@ func (b *browser) login(authURL, username string) (*url.URL, error) {
 		}
 		switch path := p.resp.Request.URL.Path; {
 		case strings.HasSuffix(path, "/login"):
-			p = b.submit(p, map[string]string{"username": username, "password": username + "-demo-pass"})
+			p = b.submit(p, map[string]string{"username": username, "password": cred + "-demo-pass"})
 		case strings.HasSuffix(path, "/login/otp"):
-			p = b.submit(p, map[string]string{"code": demoTOTP(b.t, username)})
+			p = b.submit(p, map[string]string{"code": demoTOTP(b.t, cred)})
 		case strings.HasSuffix(path, "/consent"):
 			p = b.submit(p, map[string]string{"action": "approve"})
 		default:

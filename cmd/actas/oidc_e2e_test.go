@@ -42,10 +42,16 @@ func newRP(t *testing.T, srv *testServer, clientID, secret, redirect string, sco
 // codeFlow runs the authorization code flow with PKCE as user and returns the tokens.
 func (r *rp) codeFlow(t *testing.T, b *browser, user string, extra ...oauth2.AuthCodeOption) (*oauth2.Token, *oidc.IDToken) {
 	t.Helper()
+	return r.codeFlowAs(t, b, user, user, extra...)
+}
+
+// codeFlowAs is codeFlow for a user whose password and TOTP secret are demo user cred's.
+func (r *rp) codeFlowAs(t *testing.T, b *browser, user, cred string, extra ...oauth2.AuthCodeOption) (*oauth2.Token, *oidc.IDToken) {
+	t.Helper()
 	verifier := oauth2.GenerateVerifier()
 	state, nonce := "state-"+randHex(8), "nonce-"+randHex(8)
 	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)}, extra...)
-	loc, err := b.login(r.oauth.AuthCodeURL(state, opts...), user)
+	loc, err := b.loginAs(r.oauth.AuthCodeURL(state, opts...), user, cred)
 	if err != nil {
 		t.Fatalf("login: %v", err)
 	}
