@@ -23,6 +23,8 @@ type Config struct {
 
 	// Policy holds the impersonation rules (docs/policy.md).
 	Policy Policy `mapstructure:"policy" yaml:"policy"`
+	// Exchange configures the token-exchange grant (docs/exchange.md).
+	Exchange Exchange `mapstructure:"exchange" yaml:"exchange"`
 	// Audit configures the durable audit trail (docs/audit.md).
 	Audit Audit `mapstructure:"audit" yaml:"audit"`
 

@@ -41,8 +41,9 @@ func Default() *Config {
 			AttemptWindow:          15 * time.Minute,
 			CookieSecure:           true,
 		},
-		Policy: defaultPolicy(),
-		Audit:  Audit{Stream: "audit", MaxLen: 1_000_000, MaxAge: 2160 * time.Hour},
+		Policy:   defaultPolicy(),
+		Audit:    Audit{Stream: "audit", MaxLen: 1_000_000, MaxAge: 2160 * time.Hour},
+		Exchange: Exchange{MaxActDepth: 4},
 	}
 }
 

@@ -93,6 +93,12 @@ func (c *Config) clone() *Config {
 		r.Clients[i].HandoffURIs = slices.Clone(cl.HandoffURIs)
 	}
 	r.Policy = c.Policy.clone()
+	r.Exchange.TrustedIssuers = slices.Clone(c.Exchange.TrustedIssuers)
+	for i, t := range c.Exchange.TrustedIssuers {
+		r.Exchange.TrustedIssuers[i].Algorithms = slices.Clone(t.Algorithms)
+		r.Exchange.TrustedIssuers[i].AccessTokenTypes = slices.Clone(t.AccessTokenTypes)
+		r.Exchange.TrustedIssuers[i].Clients = slices.Clone(t.Clients)
+	}
 	r.Users = slices.Clone(c.Users)
 	for i, u := range c.Users {
 		r.Users[i].Roles = slices.Clone(u.Roles)

@@ -45,6 +45,7 @@ func (c *Config) validate(failed map[string]bool) []error {
 	c.validateClients(&p, failed)
 	c.validateUsers(&p)
 	c.validateAudit(&p)
+	c.validateExchange(&p)
 	return p
 }
 

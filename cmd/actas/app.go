@@ -122,7 +122,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 				Detail: map[string]string{"token_type_hint": hint}})
 		},
 		Grants: []oauth.GrantFactory{exchange.Grant(exchange.Options{
-			Decider: engine, Representations: reps, Consents: consents, Logger: log, Audit: exchangeAudit{a.trail}})},
+			Decider: engine, Representations: reps, Consents: consents, Logger: log, Audit: exchangeAudit{a.trail},
+			MaxActDepth: cfg.Exchange.MaxActDepth, TrustedIssuers: trustedIssuers(cfg.Exchange.TrustedIssuers)})},
 		ExtraGrantTypes: []string{exchange.GrantType},
 		RefreshGuard:    exchange.RefreshGuard(reps),
 	})

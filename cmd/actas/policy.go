@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/actas-dev/actas/config"
+	"github.com/actas-dev/actas/exchange"
 	"github.com/actas-dev/actas/policy"
 )
 
@@ -46,4 +47,17 @@ func buildPolicy(c config.Policy, issuer string) (*policy.Engine, error) {
 		r.CustomRules = append(r.CustomRules, policy.CELRule{Name: cr.Name, Expression: cr.Expression, Reason: cr.Reason})
 	}
 	return policy.New(r)
+}
+
+// trustedIssuers hands exchange.trusted_issuers to the grant (which validates them further).
+func trustedIssuers(list []config.TrustedIssuer) []exchange.TrustedIssuer {
+	var out []exchange.TrustedIssuer
+	for _, t := range list {
+		out = append(out, exchange.TrustedIssuer{Issuer: t.Issuer, JWKSURL: t.JWKSURL, Algorithms: t.Algorithms,
+			Audience: t.Audience, ClockSkew: t.ClockSkew, AccessTokenTypes: t.AccessTokenTypes, Clients: t.Clients,
+			Claims: exchange.ClaimMapping{Roles: t.Claims.Roles, Tenant: t.Claims.Tenant, AMR: t.Claims.AMR,
+				ACR: t.Claims.ACR, AuthTime: t.Claims.AuthTime},
+			CacheTTL: t.CacheTTL, RefreshInterval: t.RefreshInterval})
+	}
+	return out
 }
