@@ -25,6 +25,10 @@ type Config struct {
 	Policy Policy `mapstructure:"policy" yaml:"policy"`
 	// Exchange configures the token-exchange grant (docs/exchange.md).
 	Exchange Exchange `mapstructure:"exchange" yaml:"exchange"`
+	// Representations configures representation sessions (docs/representations.md).
+	Representations Representations `mapstructure:"representations" yaml:"representations"`
+	// Consent configures the consent workflow (docs/consent.md).
+	Consent Consent `mapstructure:"consent" yaml:"consent"`
 	// Audit configures the durable audit trail (docs/audit.md).
 	Audit Audit `mapstructure:"audit" yaml:"audit"`
 

@@ -41,9 +41,11 @@ func Default() *Config {
 			AttemptWindow:          15 * time.Minute,
 			CookieSecure:           true,
 		},
-		Policy:   defaultPolicy(),
-		Audit:    Audit{Stream: "audit", MaxLen: 1_000_000, MaxAge: 2160 * time.Hour},
-		Exchange: Exchange{MaxActDepth: 4},
+		Policy:          defaultPolicy(),
+		Audit:           Audit{Stream: "audit", MaxLen: 1_000_000, MaxAge: 2160 * time.Hour},
+		Exchange:        Exchange{MaxActDepth: 4},
+		Representations: Representations{Retention: 30 * 24 * time.Hour},
+		Consent:         Consent{RequestTTL: 24 * time.Hour, Retention: 30 * 24 * time.Hour},
 	}
 }
 

@@ -46,6 +46,7 @@ func (c *Config) validate(failed map[string]bool) []error {
 	c.validateUsers(&p)
 	c.validateAudit(&p)
 	c.validateExchange(&p)
+	c.validateSessions(&p)
 	return p
 }
 

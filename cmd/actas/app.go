@@ -81,6 +81,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		LogoutSigner:      a.keys.Signer(cfg.Tokens.IDTokenAlg),
 		LoginSessions:     a.login,
 		ImpersonatorRoles: cfg.Policy.ImpersonatorRoles,
+		SingleSession:     cfg.Representations.SingleSession,
+		Retention:         cfg.Representations.Retention,
 		Logger:            log,
 		Audit:             exchangeAudit{a.trail},
 	})
@@ -93,6 +95,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	consents, err := exchange.NewConsentService(exchange.ConsentOptions{
 		Store: a.store, Issuer: cfg.Issuer, Login: a.login, Policy: engine,
 		Representations: exchange.ConsentReps(reps), MaxDuration: cfg.Policy.SessionTTL,
+		RequestTTL: cfg.Consent.RequestTTL, Retention: cfg.Consent.Retention,
 		Audit: exchangeAudit{a.trail}, Logger: log,
 	})
 	if err != nil {

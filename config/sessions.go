@@ -1,0 +1,26 @@
+package config
+
+import "time"
+
+// Representations configures representation sessions (docs/representations.md).
+type Representations struct {
+	// SingleSession: starting a representation ends the target's own login sessions (for apps
+	// that cannot hold two sessions of one user). Off by default.
+	SingleSession bool `mapstructure:"single_session" yaml:"single_session"`
+	// Retention is how long an ended session stays readable (for /me/representations and audits).
+	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
+}
+
+// Consent configures the consent workflow (docs/consent.md).
+type Consent struct {
+	// RequestTTL is how long an access request waits for the customer's answer.
+	RequestTTL time.Duration `mapstructure:"request_ttl" yaml:"request_ttl"`
+	// Retention is how long a finished request stays visible.
+	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
+}
+
+func (c *Config) validateSessions(p *problems) {
+	positive(p, "representations.retention", c.Representations.Retention)
+	positive(p, "consent.request_ttl", c.Consent.RequestTTL)
+	positive(p, "consent.retention", c.Consent.Retention)
+}
