@@ -29,6 +29,8 @@ type Config struct {
 	Representations Representations `mapstructure:"representations" yaml:"representations"`
 	// Consent configures the consent workflow (docs/consent.md).
 	Consent Consent `mapstructure:"consent" yaml:"consent"`
+	// Handoff configures mobile hand-off codes (docs/mobile.md).
+	Handoff Handoff `mapstructure:"handoff" yaml:"handoff"`
 	// Audit configures the durable audit trail (docs/audit.md).
 	Audit Audit `mapstructure:"audit" yaml:"audit"`
 

@@ -46,6 +46,7 @@ func Default() *Config {
 		Exchange:        Exchange{MaxActDepth: 4},
 		Representations: Representations{Retention: 30 * 24 * time.Hour},
 		Consent:         Consent{RequestTTL: 24 * time.Hour, Retention: 30 * 24 * time.Hour},
+		Handoff:         Handoff{TTL: 2 * time.Minute},
 	}
 }
 

@@ -19,7 +19,16 @@ type Consent struct {
 	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
 }
 
+// Handoff configures mobile hand-off codes (docs/mobile.md).
+type Handoff struct {
+	// TTL is how long a hand-off code can be redeemed (at most 5 minutes).
+	TTL time.Duration `mapstructure:"ttl" yaml:"ttl"`
+}
+
 func (c *Config) validateSessions(p *problems) {
+	if c.Handoff.TTL <= 0 || c.Handoff.TTL > 5*time.Minute {
+		p.add("handoff.ttl", "must be between 1s and 5m")
+	}
 	positive(p, "representations.retention", c.Representations.Retention)
 	positive(p, "consent.request_ttl", c.Consent.RequestTTL)
 	positive(p, "consent.retention", c.Consent.Retention)

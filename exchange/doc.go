@@ -1,5 +1,5 @@
 // Package exchange is actas's RFC 8693 OAuth 2.0 Token Exchange grant
-// (urn:ietf:params:oauth:grant-type:token-exchange) at the token endpoint, in its three forms:
+// (urn:ietf:params:oauth:grant-type:token-exchange) at the token endpoint, in four forms:
 //
 //   - downscoping: a subject token alone, exchanged for a token with fewer scopes, a narrower
 //     audience or a shorter life; `sub` and any `act` are kept;
@@ -9,12 +9,19 @@
 //   - impersonation: subject_token_type urn:actas:params:oauth:token-type:user_id names a user, the
 //     actor token is the agent's, and the scope `impersonation` is requested; the policy engine
 //     ([Decider]) decides, a representation session is opened ([Representations]) and the issued
-//     token has `sub` = the user, `act` = the agent and `sid` = the representation.
+//     token has `sub` = the user, `act` = the agent and `sid` = the representation;
+//   - hand-off: a public client (a mobile app) redeems a one-time hand-off code
+//     (urn:actas:params:oauth:token-type:handoff_code) for the impersonation tokens of a
+//     representation (handoff_*.go, docs/mobile.md).
+//
+// The package also owns the representation lifecycle (rep_*.go: [Service], the one-active-per-
+// agent lock, stop, cascades, back-channel logout), the consent workflow (consent_*.go) and the
+// policy API (policyapi.go).
 //
 // # Phases
 //
 // [Handler.HandleTokenEndpointRequest] runs a fixed order of phases: the client must be
-// registered for the grant and confidential; the form is parsed once into a typed [Request]
+// registered for the grant and confidential (a public client only with a hand-off code); the form is parsed once into a typed [Request]
 // (request.go); the subject and actor tokens are verified by type (verify.go for actas's own
 // tokens, trusted.go and jwks.go for trusted issuers); the "whose tokens may a client exchange"
 // rules are applied (rules.go); then the form-specific decisions (forms.go, impersonate.go), which

@@ -142,6 +142,8 @@ type state struct {
 	consent ConsentGrant
 	refresh bool
 	stored  bool // tokens of the grant are in storage (a failure revokes them)
+	// handoff is the redeemed hand-off code (FormHandoff), settled once the tokens are stored.
+	handoff *HandoffCode
 }
 
 // HandleTokenEndpointRequest runs the phases of the exchange up to the session of the token to
@@ -168,8 +170,8 @@ func (h *Handler) HandleTokenEndpointRequest(ctx context.Context, ar fosite.Acce
 	switch {
 	case !c.may(GrantType):
 		return fosite.ErrUnauthorizedClient.WithHintf("The client is not registered for the grant type '%s'.", GrantType)
-	case c.public:
-		return fosite.ErrUnauthorizedClient.WithHint("Public clients may not use the token-exchange grant; it needs a confidential client.")
+	case c.public && ar.GetRequestForm().Get("subject_token_type") != TokenTypeHandoffCode:
+		return fosite.ErrUnauthorizedClient.WithHintf("Public clients may use the token-exchange grant only to redeem a hand-off code (subject_token_type '%s'); anything else needs a confidential client.", TokenTypeHandoffCode)
 	}
 	if st.req, err = ParseRequest(ar.GetRequestForm()); err != nil {
 		return err
@@ -178,12 +180,19 @@ func (h *Handler) HandleTokenEndpointRequest(ctx context.Context, ar fosite.Acce
 	switch {
 	case req.SubjectTokenType == TokenTypeUserID:
 		st.ev.Form = FormImpersonation
+	case req.SubjectTokenType == TokenTypeHandoffCode:
+		st.ev.Form = FormHandoff
 	case req.ActorToken != "":
 		st.ev.Form = FormDelegation
 	default:
 		st.ev.Form = FormDownscoping
 	}
-	if st.ev.Form != FormImpersonation {
+	switch st.ev.Form {
+	case FormImpersonation:
+		err = h.impersonate(ctx, ar, st)
+	case FormHandoff:
+		err = h.redeemHandoff(ctx, ar, st)
+	default:
 		switch {
 		case req.HasScope(ScopeImpersonation):
 			return badRequest("The scope '%s' is only valid with subject_token_type '%s'.", ScopeImpersonation, TokenTypeUserID)
@@ -191,8 +200,6 @@ func (h *Handler) HandleTokenEndpointRequest(ctx context.Context, ar fosite.Acce
 			return badRequest("The parameters 'reason' and 'ticket' are only for impersonation.")
 		}
 		err = h.exchangeToken(ctx, ar, st)
-	} else {
-		err = h.impersonate(ctx, ar, st)
 	}
 	if err != nil {
 		return err
@@ -223,7 +230,11 @@ func (h *Handler) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.A
 	if err := h.issue(ctx, ar, resp, st); err != nil {
 		return err
 	}
-	return h.granted(ctx, st)
+	if err := h.granted(ctx, st); err != nil {
+		return err
+	}
+	h.settleHandoff(ctx, ar, st)
+	return nil
 }
 
 // maxPending bounds the parked states before old ones are swept.
@@ -280,6 +291,9 @@ func (h *Handler) abort(ctx context.Context, st *state) {
 // granted records the audit event of a successful exchange; its failure fails the exchange.
 func (h *Handler) granted(ctx context.Context, st *state) error {
 	st.ev.Type, st.ev.Decision = EventGranted, "allow"
+	if st.ev.Form == FormHandoff {
+		st.ev.Type = EventHandoffRedeemed // the grant of a hand-off is its redemption
+	}
 	if err := h.o.Audit.Record(ctx, st.ev); err != nil {
 		if errors.Is(err, storage.ErrUnavailable) {
 			return fmt.Errorf("exchange: audit: %w", err)
@@ -299,6 +313,9 @@ func (h *Handler) refused(ctx context.Context, st *state, err error) {
 	var d *Denial
 	if errors.As(err, &d) {
 		st.ev.Rule, st.ev.ReasonCode = d.Rule, d.Code
+	}
+	if st.ev.ReasonCode == CodeHandoffReplayed {
+		st.ev.Type = EventHandoffReplayRefused
 	}
 	if aerr := h.o.Audit.Record(context.WithoutCancel(ctx), st.ev); aerr != nil {
 		h.o.Logger.ErrorContext(ctx, "exchange: audit of a refusal failed", "err", aerr)

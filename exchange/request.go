@@ -138,7 +138,7 @@ func (r *Request) checkTypes() error {
 	switch {
 	case r.SubjectTokenType == "":
 		return fosite.ErrInvalidRequest.WithHint("The parameter 'subject_token_type' is missing.")
-	case !typeAllows(r.SubjectTokenType, useSubject|useImpersonationSubject):
+	case !typeAllows(r.SubjectTokenType, useSubject|useImpersonationSubject|useHandoffSubject):
 		return fosite.ErrInvalidRequest.WithHintf("The subject_token_type '%s' is not supported as a subject token.", clip(r.SubjectTokenType))
 	case r.ActorToken != "" && r.ActorTokenType == "":
 		return fosite.ErrInvalidRequest.WithHint("The parameter 'actor_token_type' is required when 'actor_token' is present.")

@@ -16,6 +16,10 @@ import "slices"
 //  5. A trusted issuer's token must name that issuer's configured audience (checked while
 //     verifying it), and the caller must be one of the issuer's allowed clients when a list is
 //     configured.
+//  6. A hand-off code (subject_token_type urn:actas:params:oauth:token-type:handoff_code) may be
+//     redeemed only by the client it was issued for (checked by the redeemer, [HandoffRedeemer]);
+//     it is the one subject a public client may present. Any other client is refused with
+//     handoff_wrong_client, and the code stays usable by its own client.
 
 // checkSubjectOwner applies rules 1 and 2.
 func (h *Handler) checkSubjectOwner(c *client, t *token) error {

@@ -12,6 +12,9 @@ const (
 	// TokenTypeUserID names a user by id as the subject of an impersonation. It is not a token: it
 	// is accepted only together with an actor token and the scope [ScopeImpersonation].
 	TokenTypeUserID = "urn:actas:params:oauth:token-type:user_id"
+	// TokenTypeHandoffCode is a one-time hand-off code (docs/mobile.md) as the subject token of
+	// its redemption by the client it was issued for. It is accepted only as a subject, alone.
+	TokenTypeHandoffCode = "urn:actas:params:oauth:token-type:handoff_code"
 )
 
 // ScopeImpersonation is the scope that asks for an impersonation. It is never granted into an
@@ -30,6 +33,7 @@ const (
 	useActor
 	useIssue // may be asked for as requested_token_type
 	useImpersonationSubject
+	useHandoffSubject
 )
 
 // tokenTypes is the registry of the token types this server understands, and where each may
@@ -42,6 +46,7 @@ var tokenTypes = map[string]use{
 	TokenTypeIDToken:      useActor | useIssue,
 	TokenTypeRefreshToken: useSubject,
 	TokenTypeUserID:       useImpersonationSubject,
+	TokenTypeHandoffCode:  useHandoffSubject,
 }
 
 // typeAllows reports whether token type t is registered for u.
@@ -60,6 +65,8 @@ func shortType(t string) string {
 		return "JWT"
 	case TokenTypeUserID:
 		return "user id"
+	case TokenTypeHandoffCode:
+		return "hand-off code"
 	}
 	return "token"
 }

@@ -91,6 +91,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return nil, err
 	}
 	a.reps = reps
+	handoffs, err := exchange.NewHandoffs(reps, exchange.HandoffOptions{TTL: cfg.Handoff.TTL, AccessTokenTTL: cfg.Policy.AccessTokenTTL})
+	if err != nil {
+		a.store.Close()
+		return nil, err
+	}
 	a.login.OnLoginSessionEnded(reps.OnLoginSessionEnded)
 	consents, err := exchange.NewConsentService(exchange.ConsentOptions{
 		Store: a.store, Issuer: cfg.Issuer, Login: a.login, Policy: engine,
@@ -139,6 +144,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	mux := http.NewServeMux()
 	a.provider.Routes(mux)
 	reps.Routes(mux)
+	handoffs.Routes(mux)
 	a.login.Routes(mux)
 	(&exchange.PolicyAPI{Auth: a.provider, Policy: engine, Users: a.store, Representations: reps,
 		Audit: exchangeAudit{a.trail}}).Routes(mux)
