@@ -38,6 +38,7 @@ type Set struct {
 	jwks       jose4.JSONWebKeySet
 	jwksJSON   []byte
 	jwksETag   string
+	verified   *verifyCache // tokens this set has verified (see verifyCache)
 }
 
 // NewSet validates keys and builds a set. It requires, and reports together (errors.Join), that:
@@ -47,9 +48,10 @@ type Set struct {
 // different keys, or caches of the JWKS would verify with the wrong one.
 func NewSet(keys []Key) (*Set, error) {
 	s := &Set{
-		keys:   slices.Clone(keys),
-		byKID:  make(map[string]*entry, len(keys)),
-		active: make(map[string]*entry),
+		verified: &verifyCache{},
+		keys:     slices.Clone(keys),
+		byKID:    make(map[string]*entry, len(keys)),
+		active:   make(map[string]*entry),
 	}
 	var errs []error
 	seen := make(map[string]int, len(keys))

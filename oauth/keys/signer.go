@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"time"
 
 	jose3 "github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite/token/jwt"
@@ -102,6 +103,14 @@ func (s *signer) Decode(_ context.Context, token string) (*jwt.Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: verify: %w", err)
 	}
+	if tok, ok := set.verified.get(token, time.Now()); ok {
+		// The signature was verified by this very key set; the time-based claims are checked
+		// again, exactly as ParseWithClaims does after a signature check.
+		if err := tok.Claims.Valid(); err != nil {
+			return tok, err
+		}
+		return tok, nil
+	}
 	tok, err := jwt.ParseWithClaims(token, jwt.MapClaims{}, set.keyFunc)
 	if err != nil {
 		var ve *jwt.ValidationError
@@ -110,6 +119,7 @@ func (s *signer) Decode(_ context.Context, token string) (*jwt.Token, error) {
 		}
 		return tok, err
 	}
+	set.verified.put(token, tok)
 	return tok, nil
 }
 
