@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -162,7 +163,13 @@ func writeList(w http.ResponseWriter, all []*AccessRequest, keep func(*AccessReq
 }
 
 func (a *consentAPI) listMine(w http.ResponseWriter, r *http.Request) {
-	p, ok := a.user(w, r, APIScope)
+	a.listFor(w, r, a.s.ForAgent, APIScope)
+}
+
+// listFor answers a list of the caller's requests (as agent or as target), filtered by ?state=.
+func (a *consentAPI) listFor(w http.ResponseWriter, r *http.Request,
+	fetch func(ctx context.Context, subject string) ([]*AccessRequest, error), scopes ...string) {
+	p, ok := a.user(w, r, scopes...)
 	if !ok {
 		return
 	}
@@ -170,7 +177,7 @@ func (a *consentAPI) listMine(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	all, err := a.s.ForAgent(r.Context(), p.Subject)
+	all, err := fetch(r.Context(), p.Subject)
 	if err != nil {
 		writeConsentError(w, err)
 		return
@@ -223,20 +230,7 @@ func (a *consentAPI) withdraw(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *consentAPI) listForMe(w http.ResponseWriter, r *http.Request) {
-	p, ok := a.user(w, r, a.s.o.MeScopes...)
-	if !ok {
-		return
-	}
-	keep, ok := stateFilter(w, r)
-	if !ok {
-		return
-	}
-	all, err := a.s.ForTarget(r.Context(), p.Subject)
-	if err != nil {
-		writeConsentError(w, err)
-		return
-	}
-	writeList(w, all, keep)
+	a.listFor(w, r, a.s.ForTarget, a.s.o.MeScopes...)
 }
 
 func (a *consentAPI) consentsForMe(w http.ResponseWriter, r *http.Request) {
