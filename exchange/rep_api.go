@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/actas-dev/actas/oauth"
 	"github.com/actas-dev/actas/storage"
@@ -212,15 +213,20 @@ func (s *Service) apiList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Actor, f.Target = q.Get("actor"), q.Get("target")
+	writeRepList(s, w, r, f, (*RepSession).View)
+}
+
+// writeRepList answers one page of sessions matching f, each rendered by view.
+func writeRepList[V any](s *Service, w http.ResponseWriter, r *http.Request, f RepFilter, view func(*RepSession, time.Time) V) {
 	recs, next, err := s.List(r.Context(), f)
 	if err != nil {
 		s.storageError(w, r, err)
 		return
 	}
 	now := s.o.Now()
-	out := repListResponse[RepView]{Representations: []RepView{}, NextCursor: next}
+	out := repListResponse[V]{Representations: []V{}, NextCursor: next}
 	for _, rec := range recs {
-		out.Representations = append(out.Representations, rec.View(now))
+		out.Representations = append(out.Representations, view(rec, now))
 	}
 	repJSON(w, http.StatusOK, out)
 }
@@ -236,17 +242,7 @@ func (s *Service) apiMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Target = p.Subject
-	recs, next, err := s.List(r.Context(), f)
-	if err != nil {
-		s.storageError(w, r, err)
-		return
-	}
-	now := s.o.Now()
-	out := repListResponse[MeView]{Representations: []MeView{}, NextCursor: next}
-	for _, rec := range recs {
-		out.Representations = append(out.Representations, rec.MeView(now))
-	}
-	repJSON(w, http.StatusOK, out)
+	writeRepList(s, w, r, f, (*RepSession).MeView)
 }
 
 func (s *Service) apiSignOut(w http.ResponseWriter, r *http.Request) {
