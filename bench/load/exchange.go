@@ -36,7 +36,7 @@ func login(o options, user, password, totp string) (string, error) {
 
 // delegation: the support console exchanges alice's token (issued to demo-spa, which the console
 // may exchange for) with sam's token as actor: a JWT with sub alice and act {sub: sam}.
-func delegation(_ context.Context, o options, c *http.Client) (request, func(), error) {
+func delegation(_ context.Context, o options, p *pool) (request, func(), error) {
 	sam, err := login(o, "sam", "sam-demo-pass", samTOTP)
 	if err != nil {
 		return nil, nil, err
@@ -46,10 +46,15 @@ func delegation(_ context.Context, o options, c *http.Client) (request, func(), 
 	if err != nil {
 		return nil, nil, fmt.Errorf("log alice in: %w", err)
 	}
-	form := url.Values{"grant_type": {grantTokenExchange}, "subject_token": {alice.AccessToken},
-		"subject_token_type": {typeAccessToken}, "actor_token": {sam}, "actor_token_type": {typeAccessToken}}
+	form := []byte(url.Values{"grant_type": {grantTokenExchange}, "subject_token": {alice.AccessToken},
+		"subject_token_type": {typeAccessToken}, "actor_token": {sam}, "actor_token_type": {typeAccessToken}}.Encode())
+	auth := basic(o.clientID, o.clientSecret)
 	return func(ctx context.Context, _ int) (string, time.Duration, error) {
-		class, err := classify(postForm(ctx, c, o.url, "/oauth2/token", o.clientID, o.clientSecret, form))
+		status, a, err := postForm(ctx, p, "/oauth2/token", auth, form)
+		class, err := classify(status, a, err)
+		if class == "ok" && strings.Count(a.AccessToken, ".") != 2 {
+			class = "no_token"
+		}
 		return class, 0, err
 	}, nil, nil
 }
@@ -58,7 +63,7 @@ func delegation(_ context.Context, o options, c *http.Client) (request, func(), 
 // impersonates a different customer, opening a new representation (policy, lock + session in one
 // write, audit, ES256 token); the agent then stops it (not timed) so the next one opens anew.
 // Joins and refusals are counted apart from the headline figure.
-func impersonation(_ context.Context, o options, c *http.Client) (request, func(), error) {
+func impersonation(_ context.Context, o options, p *pool) (request, func(), error) {
 	agents := make([]string, o.concurrency)
 	errs := make([]error, o.concurrency)
 	var wg sync.WaitGroup
@@ -79,12 +84,9 @@ func impersonation(_ context.Context, o options, c *http.Client) (request, func(
 		}
 	}
 	var next sync.Map // worker → customer counter
+	auth := basic(o.clientID, o.clientSecret)
 	stop := func(ctx context.Context, tok string) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, o.url+"/api/v1/representations/current/stop", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		if resp, err := c.Do(req); err == nil {
-			resp.Body.Close()
-		}
+		_, _, _ = p.do(ctx, http.MethodPost, "/api/v1/representations/current/stop", "Bearer "+tok, nil)
 	}
 	cleanup := func() {
 		for _, tok := range agents {
@@ -96,20 +98,18 @@ func impersonation(_ context.Context, o options, c *http.Client) (request, func(
 		i := n.(*int)
 		*i++
 		target := fmt.Sprintf("u-cust%04d", (w*997+*i)%o.customers)
-		form := url.Values{"grant_type": {grantTokenExchange}, "subject_token": {target},
+		form := []byte(url.Values{"grant_type": {grantTokenExchange}, "subject_token": {target},
 			"subject_token_type": {typeUserID}, "actor_token": {agents[w]}, "actor_token_type": {typeAccessToken},
-			"scope": {"impersonation openid"}, "reason": {"load test: customer asked for help"}}
+			"scope": {"impersonation openid"}, "reason": {"load test: customer asked for help"}}.Encode())
 		t0 := time.Now()
-		status, body, err := postForm(ctx, c, o.url, "/oauth2/token", o.clientID, o.clientSecret, form)
+		status, a, err := postForm(ctx, p, "/oauth2/token", auth, form)
 		lat := time.Since(t0)
-		class, err := classify(status, body, err)
-		if rc, _ := body["reason_code"].(string); rc != "" {
-			class = fmt.Sprintf("%d_%s", status, rc)
+		class, err := classify(status, a, err)
+		if a.ReasonCode != "" {
+			class = fmt.Sprintf("%d_%s", status, a.ReasonCode)
 		}
-		if class == "ok" {
-			if tok, _ := body["access_token"].(string); strings.Count(tok, ".") != 2 {
-				class = "no_token"
-			}
+		if class == "ok" && strings.Count(a.AccessToken, ".") != 2 {
+			class = "no_token"
 		}
 		stop(context.WithoutCancel(ctx), agents[w]) // not timed: the headline is the exchange
 		return class, lat, err

@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -47,7 +46,7 @@ type options struct {
 // scenario prepares shared state and returns the function one worker calls per request. The
 // function reports the outcome class ("ok", or a short error class) of its request and, when it
 // also does untimed work (the impersonation's stop), the latency of the timed part.
-type scenario func(ctx context.Context, o options, c *http.Client) (request, func(), error)
+type scenario func(ctx context.Context, o options, p *pool) (request, func(), error)
 
 // request is one worker's request; a zero latency means "the whole call".
 type request func(ctx context.Context, worker int) (class string, latency time.Duration, err error)
@@ -82,10 +81,13 @@ func run(name string, o options) error {
 	}
 	o.duration = min(o.duration, 5*time.Minute)
 	o.concurrency = max(1, min(o.concurrency, 1000))
-	tr := &http.Transport{MaxIdleConns: o.concurrency * 2, MaxIdleConnsPerHost: o.concurrency * 2, IdleConnTimeout: time.Minute}
-	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	p, err := newPool(o.url, o.concurrency*2)
+	if err != nil {
+		return err
+	}
+	defer p.close()
 	ctx := context.Background()
-	do, cleanup, err := sc(ctx, o, c)
+	do, cleanup, err := sc(ctx, o, p)
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", name, err)
 	}
@@ -126,8 +128,8 @@ func drive(ctx context.Context, d time.Duration, conc int, maxReq int64, do requ
 				if lat == 0 {
 					lat = time.Since(t0)
 				}
-				if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
-					break
+				if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+					break // the run's end cut this request short
 				}
 				if err != nil && class == "" {
 					class = "error"

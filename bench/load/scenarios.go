@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,68 +25,72 @@ func scenarioNames() []string {
 	return names
 }
 
-// postForm posts form to the token-family endpoint path with basic auth and decodes the JSON answer.
-func postForm(ctx context.Context, c *http.Client, base, path, id, secret string, form url.Values) (int, map[string]any, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(form.Encode()))
+// answer is the part of a token-family answer the scenarios look at.
+type answer struct {
+	AccessToken string `json:"access_token"`
+	Active      *bool  `json:"active"`
+	Error       string `json:"error"`
+	ReasonCode  string `json:"reason_code"`
+}
+
+// postForm posts a form body to path with the given Authorization header and decodes the answer.
+func postForm(ctx context.Context, p *pool, path, auth string, body []byte) (int, answer, error) {
+	status, b, err := p.do(ctx, http.MethodPost, path, auth, body)
+	var a answer
 	if err != nil {
-		return 0, nil, err
+		return status, a, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, nil, err
+	if err := json.Unmarshal(b, &a); err != nil {
+		return status, a, fmt.Errorf("answer %d is not JSON: %.100q", status, b)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, nil, err
-	}
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return resp.StatusCode, m, nil
+	return status, a, nil
 }
 
 // classify turns an answer into an outcome class.
-func classify(status int, body map[string]any, err error) (string, error) {
-	if err != nil {
+func classify(status int, a answer, err error) (string, error) {
+	switch {
+	case err != nil:
 		return "transport_error", err
-	}
-	if status == http.StatusOK {
+	case status == http.StatusOK:
 		return "ok", nil
-	}
-	if e, ok := body["error"].(string); ok {
-		return fmt.Sprintf("%d_%s", status, e), nil
+	case a.Error != "":
+		return fmt.Sprintf("%d_%s", status, a.Error), nil
 	}
 	return fmt.Sprintf("http_%d", status), nil
 }
 
 // clientCredentials issues one ES256 JWT access token per request (RFC 6749 §4.4).
-func clientCredentials(_ context.Context, o options, c *http.Client) (request, func(), error) {
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"actas:impersonate"}}
+func clientCredentials(_ context.Context, o options, p *pool) (request, func(), error) {
+	form := []byte(url.Values{"grant_type": {"client_credentials"}, "scope": {"actas:impersonate"}}.Encode())
+	auth := basic(o.clientID, o.clientSecret)
 	return func(ctx context.Context, _ int) (string, time.Duration, error) {
-		class, err := classify(postForm(ctx, c, o.url, "/oauth2/token", o.clientID, o.clientSecret, form))
+		status, a, err := postForm(ctx, p, "/oauth2/token", auth, form)
+		class, err := classify(status, a, err)
+		if class == "ok" && strings.Count(a.AccessToken, ".") != 2 {
+			class = "no_token"
+		}
 		return class, 0, err
 	}, nil, nil
 }
 
 // introspect introspects a pool of live access tokens (RFC 7662) as the resource server.
-func introspect(ctx context.Context, o options, c *http.Client) (request, func(), error) {
-	var tokens []string
+func introspect(ctx context.Context, o options, p *pool) (request, func(), error) {
+	var forms [][]byte
+	cc := []byte(url.Values{"grant_type": {"client_credentials"}, "scope": {"actas:impersonate"}}.Encode())
 	for range 64 {
-		status, body, err := postForm(ctx, c, o.url, "/oauth2/token", o.clientID, o.clientSecret,
-			url.Values{"grant_type": {"client_credentials"}, "scope": {"actas:impersonate"}})
+		status, a, err := postForm(ctx, p, "/oauth2/token", basic(o.clientID, o.clientSecret), cc)
 		if err != nil || status != http.StatusOK {
-			return nil, nil, fmt.Errorf("get a token to introspect: %d %v %v", status, body, err)
+			return nil, nil, fmt.Errorf("get a token to introspect: %d %+v %v", status, a, err)
 		}
-		tokens = append(tokens, body["access_token"].(string))
+		forms = append(forms, []byte(url.Values{"token": {a.AccessToken}}.Encode()))
 	}
+	auth := basic(o.apiID, o.apiSecret)
 	return func(ctx context.Context, w int) (string, time.Duration, error) {
-		status, body, err := postForm(ctx, c, o.url, "/oauth2/introspect", o.apiID, o.apiSecret, url.Values{"token": {tokens[w%len(tokens)]}})
-		if status == http.StatusOK && body["active"] != true {
+		status, a, err := postForm(ctx, p, "/oauth2/introspect", auth, forms[w%len(forms)])
+		if status == http.StatusOK && (a.Active == nil || !*a.Active) {
 			return "inactive", 0, nil
 		}
-		class, err := classify(status, body, err)
+		class, err := classify(status, a, err)
 		return class, 0, err
 	}, nil, nil
 }
