@@ -200,6 +200,9 @@ func New(o Options) (*Provider, error) {
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	)
+	if f, ok := provider.(*fosite.Fosite); ok {
+		f.Config = grantConfig{cfg}
+	}
 	cfg.TokenEndpointHandlers.Append(&refreshBounds{guard: o.RefreshGuard, idLifespan: cfg.IDTokenLifespan})
 	deps := GrantDeps{Config: cfg, Strategy: strategy, Storage: o.Store, Provider: provider,
 		NewSession: func(sub string) *Session { s := NewSession(sub); s.DefaultAudience = []string{o.Issuer}; return s }}
