@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -41,6 +42,7 @@ func newServeCmd() *cobra.Command {
 				printConfigErrors(cmd, err)
 				return exitError{1}
 			}
+			tuneGC()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return serve(ctx, cfg, cmd.ErrOrStderr())
@@ -52,6 +54,21 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&opsAddr, "ops-addr", "", "ops listen address for /healthz, /readyz, /metrics (server.ops.addr)")
 	cmd.Flags().StringVar(&issuer, "issuer", "", "issuer URL (issuer)")
 	return cmd
+}
+
+// defaultGCPercent is the garbage collector's target when GOGC is not set (Go's own default is 100).
+//
+// A replica on Redis keeps a small live heap (tens of MB) and allocates tens of kilobytes per token
+// request, so at Go's default the collector runs dozens of times a second and takes a fifth of the
+// CPU under load; at 400 a replica issues about a third more tokens per second for about 20 MB more
+// resident memory. Set GOGC (and GOMEMLIMIT in a memory-limited container) to choose otherwise:
+// docs/operations.md.
+const defaultGCPercent = 400
+
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 }
 
 // serve builds the application and runs both listeners until ctx ends, then drains.
