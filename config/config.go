@@ -93,6 +93,9 @@ type Redis struct {
 	// KeyPrefix is put in front of every key; it must not contain a hash tag brace.
 	KeyPrefix string `mapstructure:"key_prefix" yaml:"key_prefix"`
 	PoolSize  int    `mapstructure:"pool_size" yaml:"pool_size"` // 0: go-redis default
+	// AutoPipeline sends the commands of concurrent requests together (go-redis's automatic
+	// pipelining): fewer system calls on both sides under load. Default true.
+	AutoPipeline bool `mapstructure:"auto_pipeline" yaml:"auto_pipeline"`
 }
 
 // Secrets holds fosite's HMAC secrets for authorization codes and refresh tokens. After [Load],

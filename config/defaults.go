@@ -23,7 +23,7 @@ func Default() *Config {
 		Storage: Storage{
 			Backend: BackendMemory,
 			Timeout: 500 * time.Millisecond,
-			Redis:   Redis{KeyPrefix: "actas:"},
+			Redis:   Redis{KeyPrefix: "actas:", AutoPipeline: true},
 		},
 		Tokens: Tokens{
 			AccessTokenLifespan:   10 * time.Minute,

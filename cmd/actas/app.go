@@ -205,6 +205,7 @@ func openStorage(ctx context.Context, c config.Storage) (storage.KV, error) {
 			URL: c.Redis.URL, Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName,
 			Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB,
 			KeyPrefix: c.Redis.KeyPrefix, Timeout: c.Timeout, PoolSize: c.Redis.PoolSize,
+			AutoPipeline: c.Redis.AutoPipeline,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("storage.redis: %w", err)

@@ -51,7 +51,7 @@ func (k *KV) CreateIndexed(ctx context.Context, indexKey string, indexTTL time.D
 	}
 	c, cancel := k.call(ctx)
 	defer cancel()
-	n, err := createIndexedScript.Run(c, k.rdb, full, member, ms(indexTTL), value, ms(ttl)).Int()
+	n, err := createIndexedScript.Run(c, k.on(c), full, member, ms(indexTTL), value, ms(ttl)).Int()
 	if err != nil {
 		return wrap(ctx, "create-indexed", key, err)
 	}

@@ -39,7 +39,14 @@ type Options struct {
 	// Timeout bounds each call (context.WithTimeout); 0 means DefaultTimeout.
 	Timeout  time.Duration
 	PoolSize int
-	TLS      *tls.Config
+	// AutoPipeline runs the data commands on go-redis's automatic pipeliner (the blocking face):
+	// the commands of concurrent callers go out in one write and their replies come back in one
+	// read, which saves system calls on both sides under load; a lone caller's command is sent at
+	// once. go-redis marks the API experimental. A queued command no longer honours its context's
+	// deadline, but the connection's read and write deadlines (Timeout) still bound it, and
+	// MaxRetries stays -1, so nothing is sent twice.
+	AutoPipeline bool
+	TLS          *tls.Config
 }
 
 // client is what New builds from Options.

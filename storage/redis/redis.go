@@ -16,6 +16,7 @@ import (
 // dead connections from its pool and dials new ones.
 type KV struct {
 	rdb     redis.UniversalClient
+	cmd     commander // rdb, or its automatic pipeliner (Options.AutoPipeline)
 	prefix  string
 	timeout time.Duration
 	cluster bool
@@ -23,6 +24,12 @@ type KV struct {
 }
 
 var _ storage.KV = (*KV)(nil)
+
+// commander is what the data commands run on.
+type commander interface {
+	redis.Cmdable
+	redis.Scripter
+}
 
 // New builds the client that o selects and pings it once. When Redis does not answer, the error
 // wraps [storage.ErrUnavailable] and names the address(es), never a password, so that the server
@@ -32,7 +39,20 @@ func New(ctx context.Context, o Options) (*KV, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &KV{rdb: c.rdb, prefix: o.KeyPrefix, timeout: o.timeout(), cluster: c.cluster, addrs: c.addrs}
+	k := &KV{rdb: c.rdb, cmd: c.rdb, prefix: o.KeyPrefix, timeout: o.timeout(), cluster: c.cluster, addrs: c.addrs}
+	if o.AutoPipeline {
+		type pipeliner interface {
+			AutoPipeline() (*redis.AutoPipeliner, error)
+		}
+		if a, ok := c.rdb.(pipeliner); ok {
+			p, err := a.AutoPipeline()
+			if err != nil {
+				_ = c.rdb.Close()
+				return nil, fmt.Errorf("redis: automatic pipelining: %w", err)
+			}
+			k.cmd = p
+		}
+	}
 	pc, cancel := k.call(ctx)
 	defer cancel()
 	if err := k.ping(pc); err != nil {
@@ -61,6 +81,15 @@ func (k *KV) Prefix() string { return k.prefix }
 // key returns the Redis key for a storage key.
 func (k *KV) key(key string) string { return k.prefix + key }
 
+// on returns what a command under ctx runs on: the pipeliner, or the plain client once ctx has
+// ended (the pipeliner would still send the command; the plain client refuses it with ctx's error).
+func (k *KV) on(ctx context.Context) commander {
+	if ctx.Err() != nil {
+		return k.rdb
+	}
+	return k.cmd
+}
+
 // call returns the context every Redis call runs under.
 func (k *KV) call(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, k.timeout)
@@ -79,7 +108,7 @@ func ms(ttl time.Duration) int64 {
 func (k *KV) Get(ctx context.Context, key string) ([]byte, error) {
 	c, cancel := k.call(ctx)
 	defer cancel()
-	v, err := k.rdb.Get(c, k.key(key)).Bytes()
+	v, err := k.on(c).Get(c, k.key(key)).Bytes()
 	if err != nil {
 		return nil, wrap(ctx, "get", key, err)
 	}
@@ -90,7 +119,7 @@ func (k *KV) Get(ctx context.Context, key string) ([]byte, error) {
 func (k *KV) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	c, cancel := k.call(ctx)
 	defer cancel()
-	if err := k.rdb.Set(c, k.key(key), value, time.Duration(ms(ttl))*time.Millisecond).Err(); err != nil {
+	if err := k.on(c).Set(c, k.key(key), value, time.Duration(ms(ttl))*time.Millisecond).Err(); err != nil {
 		return wrap(ctx, "set", key, err)
 	}
 	return nil
@@ -100,7 +129,7 @@ func (k *KV) Set(ctx context.Context, key string, value []byte, ttl time.Duratio
 func (k *KV) Create(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	c, cancel := k.call(ctx)
 	defer cancel()
-	ok, err := k.rdb.SetNX(c, k.key(key), value, time.Duration(ms(ttl))*time.Millisecond).Result()
+	ok, err := k.on(c).SetNX(c, k.key(key), value, time.Duration(ms(ttl))*time.Millisecond).Result()
 	if err != nil {
 		return wrap(ctx, "create", key, err)
 	}
@@ -123,7 +152,7 @@ func (k *KV) Delete(ctx context.Context, keys ...string) error {
 		full[i] = k.key(key)
 	}
 	if !k.cluster || sameSlot(full, keys) == nil {
-		if err := k.rdb.Del(c, full...).Err(); err != nil {
+		if err := k.on(c).Del(c, full...).Err(); err != nil {
 			return wrap(ctx, "delete", keys[0], err)
 		}
 		return nil
@@ -133,7 +162,7 @@ func (k *KV) Delete(ctx context.Context, keys ...string) error {
 		s := KeySlot(f)
 		bySlot[s] = append(bySlot[s], f)
 	}
-	_, err := k.rdb.Pipelined(c, func(p redis.Pipeliner) error {
+	_, err := k.on(c).Pipelined(c, func(p redis.Pipeliner) error {
 		for _, group := range bySlot {
 			p.Del(c, group...)
 		}
@@ -150,7 +179,7 @@ func (k *KV) Delete(ctx context.Context, keys ...string) error {
 func (k *KV) TTL(ctx context.Context, key string) (time.Duration, error) {
 	c, cancel := k.call(ctx)
 	defer cancel()
-	d, err := k.rdb.PTTL(c, k.key(key)).Result()
+	d, err := k.on(c).PTTL(c, k.key(key)).Result()
 	switch {
 	case err != nil:
 		return 0, wrap(ctx, "ttl", key, err)
@@ -173,7 +202,7 @@ func (k *KV) SetRemove(ctx context.Context, key string, members ...string) error
 	for i, m := range members {
 		args[i] = m
 	}
-	if err := k.rdb.SRem(c, k.key(key), args...).Err(); err != nil {
+	if err := k.on(c).SRem(c, k.key(key), args...).Err(); err != nil {
 		return wrap(ctx, "set-remove", key, err)
 	}
 	return nil
@@ -183,7 +212,7 @@ func (k *KV) SetRemove(ctx context.Context, key string, members ...string) error
 func (k *KV) SetMembers(ctx context.Context, key string) ([]string, error) {
 	c, cancel := k.call(ctx)
 	defer cancel()
-	members, err := k.rdb.SMembers(c, k.key(key)).Result()
+	members, err := k.on(c).SMembers(c, k.key(key)).Result()
 	if err != nil {
 		return nil, wrap(ctx, "set-members", key, err)
 	}

@@ -100,7 +100,7 @@ func (k *KV) CreateAll(ctx context.Context, entries []storage.Entry) error {
 	}
 	c, cancel := k.call(ctx)
 	defer cancel()
-	n, err := createAllScript.Run(c, k.rdb, keys, args...).Int()
+	n, err := createAllScript.Run(c, k.on(c), keys, args...).Int()
 	if err != nil {
 		return wrap(ctx, "create-all", names[0], err)
 	}
@@ -118,7 +118,7 @@ func (k *KV) CreateAll(ctx context.Context, entries []storage.Entry) error {
 func (k *KV) CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) error {
 	c, cancel := k.call(ctx)
 	defer cancel()
-	n, err := casScript.Run(c, k.rdb, []string{k.key(key)}, old, value, ms(ttl)).Int()
+	n, err := casScript.Run(c, k.on(c), []string{k.key(key)}, old, value, ms(ttl)).Int()
 	if err != nil {
 		return wrap(ctx, "compare-and-swap", key, err)
 	}
@@ -130,7 +130,7 @@ func (k *KV) CompareAndSwap(ctx context.Context, key string, old, value []byte, 
 func (k *KV) CompareAndDelete(ctx context.Context, key string, old []byte) error {
 	c, cancel := k.call(ctx)
 	defer cancel()
-	n, err := cadScript.Run(c, k.rdb, []string{k.key(key)}, old).Int()
+	n, err := cadScript.Run(c, k.on(c), []string{k.key(key)}, old).Int()
 	if err != nil {
 		return wrap(ctx, "compare-and-delete", key, err)
 	}
@@ -161,7 +161,7 @@ func (k *KV) SetAdd(ctx context.Context, key string, ttl time.Duration, members 
 	for _, m := range members {
 		args = append(args, m)
 	}
-	if err := setAddScript.Run(c, k.rdb, []string{k.key(key)}, args...).Err(); err != nil {
+	if err := setAddScript.Run(c, k.on(c), []string{k.key(key)}, args...).Err(); err != nil {
 		return wrap(ctx, "set-add", key, err)
 	}
 	return nil

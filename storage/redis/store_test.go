@@ -20,6 +20,23 @@ func TestStore(t *testing.T) {
 	storagetest.RunTests(t, func(t *testing.T) storage.KV { return redistest.New(t) })
 }
 
+// TestStorePlainClient runs the Store suite without automatic pipelining
+// (storage.redis.auto_pipeline: false), which redistest turns on as production does.
+func TestStorePlainClient(t *testing.T) {
+	storagetest.RunTests(t, func(t *testing.T) storage.KV {
+		o := redistest.Options(t)
+		o.AutoPipeline = false
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		kv, err := redisstore.New(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = kv.Close() })
+		return kv
+	})
+}
+
 // TestStoreMiniredis runs the Store suite on miniredis as well, so that the fallback of a machine
 // without redis-server is known to pass even where redis-server is installed.
 func TestStoreMiniredis(t *testing.T) {

@@ -74,7 +74,8 @@ func serverOnPath() bool {
 // or miniredis goes away instead.
 func Options(t testing.TB) redisstore.Options {
 	t.Helper()
-	o := redisstore.Options{KeyPrefix: "actas-test-" + randomHex(8) + ":", Timeout: TestTimeout}
+	// AutoPipeline as in production (storage.redis.auto_pipeline defaults to true).
+	o := redisstore.Options{KeyPrefix: "actas-test-" + randomHex(8) + ":", Timeout: TestTimeout, AutoPipeline: true}
 	switch k := Which(); k {
 	case KindCluster:
 		o.URL = "redis+cluster://" + strings.ReplaceAll(os.Getenv(EnvCluster), " ", "")
