@@ -1,11 +1,17 @@
 package audit_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/actas-dev/actas/audit"
+	"github.com/actas-dev/actas/storage"
+	"github.com/actas-dev/actas/storage/memory"
 )
 
 // TestConcurrentWriters: several Trails on one stream — replicas — and several goroutines on each,
@@ -68,4 +74,97 @@ func TestConcurrentWriters(t *testing.T) {
 			})
 		}
 	}
+}
+
+// slowStreams delays every append and counts the calls, so that concurrent Records queue up.
+type slowStreams struct {
+	storage.Streams
+	calls, entries atomic.Int64
+}
+
+func (s *slowStreams) AppendChainedBatch(ctx context.Context, stream, head string, es []storage.ChainedEntry, maxLen int64) ([]string, error) {
+	s.calls.Add(1)
+	s.entries.Add(int64(len(es)))
+	time.Sleep(2 * time.Millisecond)
+	return s.Streams.AppendChainedBatch(ctx, stream, head, es, maxLen)
+}
+
+// TestGroupCommit: events recorded at once by many goroutines of one Trail share store calls
+// (one compare-and-set for all the events queued meanwhile) and still form one valid chain with
+// every event once.
+func TestGroupCommit(t *testing.T) {
+	t.Parallel()
+	s := &slowStreams{Streams: memory.New()}
+	tr := quietTrail(t, s, nil)
+	const goroutines, each = 32, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines*each)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				e := grant(i)
+				e.RequestID = fmt.Sprintf("g%d-%d", g, i)
+				got, err := tr.Append(t.Context(), e)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				if got.Hash == "" || got.Hash != audit.HashOf(audit.Canonical(got)) {
+					errs <- fmt.Errorf("event %s came back with hash %q", e.RequestID, got.Hash)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	wantOK(t, mustVerify(t, tr), goroutines*each)
+	if n := s.entries.Load(); n != goroutines*each {
+		t.Fatalf("%d entries written, want %d", n, goroutines*each)
+	}
+	if c := s.calls.Load(); c >= goroutines*each/2 {
+		t.Fatalf("%d store calls for %d concurrent events: no group commit", c, goroutines*each)
+	}
+}
+
+// TestGroupCommitCanceledWhileQueued: an event whose caller gives up while it waits in the queue
+// is never written.
+func TestGroupCommitCanceledWhileQueued(t *testing.T) {
+	t.Parallel()
+	gate := make(chan struct{})
+	s := &gatedStreams{Streams: memory.New(), gate: gate, entered: make(chan struct{}, 1)}
+	tr := quietTrail(t, s, nil)
+	first := make(chan error, 1)
+	go func() { first <- tr.Record(t.Context(), grant(1)) }()
+	<-s.entered // the first commit is in the store; the next event has to queue
+	ctx, cancel := context.WithCancel(t.Context())
+	second := make(chan error, 1)
+	go func() { second <- tr.Record(ctx, grant(2)) }()
+	cancel()
+	if err := <-second; !errors.Is(err, context.Canceled) {
+		t.Fatalf("queued record with a canceled context: err = %v", err)
+	}
+	close(gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wantOK(t, mustVerify(t, tr), 1)
+}
+
+// gatedStreams holds the first append until gate is closed.
+type gatedStreams struct {
+	storage.Streams
+	gate    chan struct{}
+	entered chan struct{}
+	once    sync.Once
+}
+
+func (s *gatedStreams) AppendChainedBatch(ctx context.Context, stream, head string, es []storage.ChainedEntry, maxLen int64) ([]string, error) {
+	s.once.Do(func() {
+		s.entered <- struct{}{}
+		<-s.gate
+	})
+	return s.Streams.AppendChainedBatch(ctx, stream, head, es, maxLen)
 }

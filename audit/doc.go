@@ -8,7 +8,7 @@
 //     constants), and [Validate] / [Sanitize], which keep tokens, secrets and forged log lines out.
 //   - The chain: each event's [Canonical] encoding (RFC 8785 JSON, "hash" excluded) includes the
 //     previous event's hash; its SHA-256 is the event's hash. Hashing happens here, in Go; the store
-//     only compares the chain head ([storage.Streams.AppendChained]), which keeps one chain when
+//     only compares the chain head ([storage.Streams.AppendChainedBatch]), which keeps one chain when
 //     several replicas append at once (compare-and-set, retried on conflict).
 //   - The sinks: [Trail.Record] writes one structured slog line per event and appends it to a
 //     [storage.Streams] (a Redis Stream in production, a bounded ring in memory for --dev), with

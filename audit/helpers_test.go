@@ -146,6 +146,9 @@ type failingStore struct {
 func (f failingStore) AppendChained(context.Context, string, string, string, []byte, int64) (string, error) {
 	return "", f.err
 }
+func (f failingStore) AppendChainedBatch(context.Context, string, string, []storage.ChainedEntry, int64) ([]string, error) {
+	return nil, f.err
+}
 func (f failingStore) ReadRange(context.Context, string, string, int, bool) ([]storage.StreamEntry, error) {
 	return nil, f.err
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,8 +66,13 @@ type Trail struct {
 	o   Options
 	log *slog.Logger
 	// sem serializes this process's appends (a channel so that waiting honours the context);
-	// conflicts then only arise between replicas.
+	// conflicts then only arise between replicas. Whoever holds it commits every queued event in
+	// one store call (group commit), so concurrent requests share round trips instead of waiting
+	// for each other's.
 	sem chan struct{}
+	// qmu guards queue, the events waiting for the next commit.
+	qmu   sync.Mutex
+	queue []*pending
 	// head is the chain head this Trail last saw, valid while headOK; guarded by sem.
 	head     string
 	headOK   bool
@@ -199,33 +205,114 @@ func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
 	return e, nil
 }
 
-// append runs the compare-and-set loop; it sets e.PrevHash and e.Hash and returns the position.
+// pending is an event waiting in the queue; done is closed once pos or err is set.
+type pending struct {
+	ev         Event // a copy: the committer never touches the caller's event
+	prev, hash string
+	pos        string
+	err        error
+	done       chan struct{}
+}
+
+// commitTimeout bounds one group commit, which runs on behalf of several callers and so does not
+// end with any one caller's context.
+const commitTimeout = 10 * time.Second
+
+// append queues e and waits until a commit (its own, or another caller's that took it along)
+// stored it or failed; on success it sets e.PrevHash and e.Hash and returns the position.
+//
+// Group commit: the caller that holds sem takes every queued event (up to
+// storage.MaxChainedBatch), chains them in queue order onto the head and appends them with one
+// compare-and-set on the head ([storage.Streams.AppendChainedBatch]), retried on conflicts as a
+// whole. A caller whose context ends while its event is still queued takes it out: it is never
+// written. Once a commit has taken it, the caller gets its context's error and the event may still
+// be stored, as when a store call times out.
 func (t *Trail) append(ctx context.Context, e *Event) (string, error) {
-	select {
-	case t.sem <- struct{}{}:
-	case <-ctx.Done():
-		return "", fmt.Errorf("audit: waiting to append: %w", ctx.Err())
+	p := &pending{ev: *e, done: make(chan struct{})}
+	settled := func() (string, error) {
+		if p.err != nil {
+			return "", p.err
+		}
+		e.PrevHash, e.Hash = p.prev, p.hash
+		return p.pos, nil
 	}
-	defer func() { <-t.sem }()
+	t.qmu.Lock()
+	t.queue = append(t.queue, p)
+	t.qmu.Unlock()
+	for {
+		select {
+		case <-p.done:
+			return settled()
+		case t.sem <- struct{}{}:
+			t.qmu.Lock()
+			n := min(len(t.queue), storage.MaxChainedBatch)
+			batch := slices.Clone(t.queue[:n])
+			t.queue = slices.Delete(t.queue, 0, n)
+			t.qmu.Unlock()
+			if len(batch) > 0 {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+				t.commit(cctx, batch)
+				cancel()
+			}
+			<-t.sem
+		case <-ctx.Done():
+			t.qmu.Lock()
+			i := slices.Index(t.queue, p)
+			if i >= 0 {
+				t.queue = slices.Delete(t.queue, i, i+1)
+			}
+			t.qmu.Unlock()
+			if i < 0 {
+				select {
+				case <-p.done: // committed meanwhile
+					return settled()
+				default:
+				}
+			}
+			return "", fmt.Errorf("audit: append: %w", ctx.Err())
+		}
+	}
+}
+
+// commit chains and appends batch with one compare-and-set per attempt and settles every
+// pending event of it. It runs while holding sem.
+func (t *Trail) commit(ctx context.Context, batch []*pending) {
+	settle := func(err error) {
+		for _, p := range batch {
+			p.err = err
+			close(p.done)
+		}
+	}
+	entries := make([]storage.ChainedEntry, len(batch))
 	for attempt := range t.o.MaxAttempts {
 		if !t.headOK {
 			h, err := t.o.Store.Head(ctx, t.o.Stream)
 			if err != nil {
-				return "", fmt.Errorf("audit: reading the chain head: %w", err)
+				settle(fmt.Errorf("audit: reading the chain head: %w", err))
+				return
 			}
 			t.head, t.headOK = h, true
 		}
-		e.PrevHash = t.head
-		enc := Canonical(*e)
-		hash := HashOf(enc)
-		pos, err := t.o.Store.AppendChained(ctx, t.o.Stream, t.head, hash, enc, t.o.MaxLen)
+		prev := t.head
+		for i, p := range batch {
+			p.ev.PrevHash = prev
+			enc := Canonical(p.ev)
+			p.prev, prev = p.ev.PrevHash, HashOf(enc)
+			entries[i] = storage.ChainedEntry{Head: prev, Value: enc}
+		}
+		ids, err := t.o.Store.AppendChainedBatch(ctx, t.o.Stream, t.head, entries, t.o.MaxLen)
 		if err == nil {
-			e.Hash, t.head = hash, hash
-			return pos, nil
+			for i, p := range batch {
+				p.hash, p.pos = entries[i].Head, ids[i]
+			}
+			t.head = prev
+			settle(nil)
+			return
 		}
 		t.headOK = false
 		if !errors.Is(err, storage.ErrConflict) {
-			return "", fmt.Errorf("audit: append: %w", err)
+			settle(fmt.Errorf("audit: append: %w", err))
+			return
 		}
 		t.m.conflicts.Inc()
 		if attempt == t.o.MaxAttempts-1 {
@@ -237,11 +324,11 @@ func (t *Trail) append(ctx context.Context, e *Event) (string, error) {
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			return "", fmt.Errorf("audit: append: %w", ctx.Err())
+			settle(fmt.Errorf("audit: append: %w", ctx.Err()))
+			return
 		}
 	}
-	e.PrevHash = ""
-	return "", ErrContention
+	settle(ErrContention)
 }
 
 // lost logs an event that was not stored and counts it.

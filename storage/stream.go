@@ -9,6 +9,23 @@ import (
 	"time"
 )
 
+// ChainedEntry is one entry of [Streams.AppendChainedBatch]: its value and the chain head after it.
+type ChainedEntry struct {
+	Head  string
+	Value []byte
+}
+
+// MaxChainedBatch bounds the entries of one [Streams.AppendChainedBatch].
+const MaxChainedBatch = 256
+
+// CheckChainedBatch reports whether entries is a batch a backend accepts.
+func CheckChainedBatch(entries []ChainedEntry) error {
+	if len(entries) == 0 || len(entries) > MaxChainedBatch {
+		return fmt.Errorf("storage: a chained batch has 1 to %d entries, not %d", MaxChainedBatch, len(entries))
+	}
+	return nil
+}
+
 // Streams is an optional capability of a backend, next to [KV]: append-only logs whose entries form
 // a hash chain kept by the caller. The audit trail is its one user. Both backends implement it
 // ([github.com/actas-dev/actas/storage/memory.KV] as a bounded ring, [github.com/actas-dev/actas/storage/redis.KV]
@@ -35,6 +52,11 @@ type Streams interface {
 	// operation. It returns the new entry's position. When the head moved, nothing is written and
 	// the error wraps [ErrConflict]: re-read [Streams.Head], rebuild the entry and try again.
 	AppendChained(ctx context.Context, stream, expectHead, newHead string, entry []byte, maxLen int64) (string, error)
+	// AppendChainedBatch is AppendChained for several entries in one atomic operation: when the
+	// head equals expectHead, the entries are appended in order, the head becomes the last entry's
+	// Head, and retention applies once after them. It returns their positions, in order. An empty
+	// batch is an error; at most [MaxChainedBatch] entries.
+	AppendChainedBatch(ctx context.Context, stream, expectHead string, entries []ChainedEntry, maxLen int64) ([]string, error)
 	// ReadRange returns up to limit entries (1..[MaxStreamRead]) strictly after the position after,
 	// oldest first; with reverse, strictly before it, newest first. after == "" starts at the
 	// oldest (or, with reverse, the newest) entry. A missing stream reads as empty.

@@ -58,11 +58,23 @@ func (k *KV) streams() *streamSet {
 
 // AppendChained implements [storage.Streams.AppendChained] in one critical section.
 func (k *KV) AppendChained(ctx context.Context, stream, expectHead, newHead string, entry []byte, maxLen int64) (string, error) {
-	if err := ctx.Err(); err != nil {
+	ids, err := k.AppendChainedBatch(ctx, stream, expectHead, []storage.ChainedEntry{{Head: newHead, Value: entry}}, maxLen)
+	if err != nil {
 		return "", err
 	}
+	return ids[0], nil
+}
+
+// AppendChainedBatch implements [storage.Streams.AppendChainedBatch] under the streams' lock.
+func (k *KV) AppendChainedBatch(ctx context.Context, stream, expectHead string, entries []storage.ChainedEntry, maxLen int64) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := storage.CheckStreamName(stream); err != nil {
-		return "", fmt.Errorf("memory: append %q: %w", stream, err)
+		return nil, fmt.Errorf("memory: append %q: %w", stream, err)
+	}
+	if err := storage.CheckChainedBatch(entries); err != nil {
+		return nil, fmt.Errorf("memory: append %q: %w", stream, err)
 	}
 	ss := k.streams()
 	ss.mu.Lock()
@@ -73,22 +85,26 @@ func (k *KV) AppendChained(ctx context.Context, stream, expectHead, newHead stri
 		cur = s.head
 	}
 	if cur != expectHead {
-		return "", fmt.Errorf("memory: append %q: head moved: %w", stream, storage.ErrConflict)
+		return nil, fmt.Errorf("memory: append %q: head moved: %w", stream, storage.ErrConflict)
 	}
 	if s == nil {
 		s = &memStream{}
 		ss.m[stream] = s
 	}
-	id := nextID(s.last, k.now())
-	s.entries = append(s.entries, memEntry{id: id, head: newHead, val: clone(entry)})
-	s.last, s.head = id, newHead
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		id := nextID(s.last, k.now())
+		s.entries = append(s.entries, memEntry{id: id, head: e.Head, val: clone(e.Value)})
+		s.last, s.head = id, e.Head
+		ids[i] = id.String()
+	}
 	if maxLen <= 0 || maxLen > MaxStreamLen {
 		maxLen = MaxStreamLen
 	}
 	if n := int64(len(s.entries)) - maxLen; n > 0 {
 		s.trim(int(n))
 	}
-	return id.String(), nil
+	return ids, nil
 }
 
 // nextID returns the position after last at time now, as Redis assigns them: the clock's ms, or

@@ -33,14 +33,17 @@ func (k *KV) streamKeys(stream string) []string {
 	return []string{k.key(tag + ":log"), k.key(tag + ":head"), k.key(tag + ":checkpoint")}
 }
 
-// appendScript: KEYS log, head, checkpoint; ARGV expectHead, newHead, value, maxLen. Returns
-// {1, id} when appended, {0, currentHead} when the head differs (nothing written).
+// appendScript: KEYS log, head, checkpoint; ARGV expectHead, maxLen, then head and value of each
+// entry. Returns {1, id...} when appended, {0, currentHead} when the head differs (nothing written).
 var appendScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[2]) or ''
 if cur ~= ARGV[1] then return {0, cur} end
-local id = redis.call('XADD', KEYS[1], '*', 'h', ARGV[2], 'v', ARGV[3])
-redis.call('SET', KEYS[2], ARGV[2])
-local max = tonumber(ARGV[4])
+local res = {1}
+for i = 3, #ARGV, 2 do
+  res[#res + 1] = redis.call('XADD', KEYS[1], '*', 'h', ARGV[i], 'v', ARGV[i + 1])
+end
+redis.call('SET', KEYS[2], ARGV[#ARGV - 1])
+local max = tonumber(ARGV[2])
 if max > 0 then
   local n = redis.call('XLEN', KEYS[1])
   if n > max then
@@ -55,7 +58,7 @@ if max > 0 then
     redis.call('XTRIM', KEYS[1], 'MAXLEN', max)
   end
 end
-return {1, id}
+return res
 `)
 
 // trimScript: KEYS log, head, checkpoint; ARGV the last position to remove (inclusive), batch size.
@@ -75,33 +78,56 @@ redis.call('XTRIM', KEYS[1], 'MAXLEN', n - #gone)
 return #gone
 `)
 
-// AppendChained implements [storage.Streams.AppendChained] with one script (XADD with an
-// auto-generated id, SET of the head, exact XTRIM with the checkpoint update).
+// AppendChained implements [storage.Streams.AppendChained]: a batch of one.
 func (k *KV) AppendChained(ctx context.Context, stream, expectHead, newHead string, entry []byte, maxLen int64) (string, error) {
+	ids, err := k.AppendChainedBatch(ctx, stream, expectHead, []storage.ChainedEntry{{Head: newHead, Value: entry}}, maxLen)
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// AppendChainedBatch implements [storage.Streams.AppendChainedBatch] with one script (an XADD with
+// an auto-generated id per entry, SET of the head, exact XTRIM with the checkpoint update).
+func (k *KV) AppendChainedBatch(ctx context.Context, stream, expectHead string, entries []storage.ChainedEntry, maxLen int64) ([]string, error) {
 	if err := storage.CheckStreamName(stream); err != nil {
-		return "", fmt.Errorf("redis: append %q: %w", stream, err)
+		return nil, fmt.Errorf("redis: append %q: %w", stream, err)
+	}
+	if err := storage.CheckChainedBatch(entries); err != nil {
+		return nil, fmt.Errorf("redis: append %q: %w", stream, err)
 	}
 	if maxLen < 0 {
 		maxLen = 0
 	}
+	args := make([]any, 0, 2+2*len(entries))
+	args = append(args, expectHead, maxLen)
+	for _, e := range entries {
+		args = append(args, e.Head, e.Value)
+	}
 	c, cancel := k.call(ctx)
 	defer cancel()
-	res, err := appendScript.Run(c, k.rdb, k.streamKeys(stream), expectHead, newHead, entry, maxLen).Slice()
+	res, err := appendScript.Run(c, k.on(c), k.streamKeys(stream), args...).Slice()
 	if err != nil {
-		return "", wrap(ctx, "append", stream, err)
+		return nil, wrap(ctx, "append", stream, err)
 	}
-	if len(res) != 2 {
-		return "", fmt.Errorf("redis: append %q: unexpected script result", stream)
+	if len(res) < 2 {
+		return nil, fmt.Errorf("redis: append %q: unexpected script result", stream)
 	}
-	ok, _ := res[0].(int64)
-	if ok != 1 {
-		return "", fmt.Errorf("redis: append %q: head moved: %w", stream, storage.ErrConflict)
+	if ok, _ := res[0].(int64); ok != 1 {
+		return nil, fmt.Errorf("redis: append %q: head moved: %w", stream, storage.ErrConflict)
 	}
-	id, _ := res[1].(string)
-	if _, err := storage.ParseStreamID(id); err != nil {
-		return "", fmt.Errorf("redis: append %q: unexpected id: %w", stream, err)
+	if len(res) != 1+len(entries) {
+		return nil, fmt.Errorf("redis: append %q: unexpected script result", stream)
 	}
-	return id, nil
+	ids := make([]string, len(entries))
+	for i, r := range res[1:] {
+		id, _ := r.(string)
+		if _, err := storage.ParseStreamID(id); err != nil {
+			return nil, fmt.Errorf("redis: append %q: unexpected id: %w", stream, err)
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }
 
 // ReadRange implements [storage.Streams.ReadRange] with XRANGE / XREVRANGE. Exclusive bounds are
@@ -141,9 +167,9 @@ func (k *KV) ReadRange(ctx context.Context, stream, after string, limit int, rev
 	var msgs []redis.XMessage
 	var err error
 	if reverse {
-		msgs, err = k.rdb.XRevRangeN(c, key, end, start, int64(limit)).Result()
+		msgs, err = k.on(c).XRevRangeN(c, key, end, start, int64(limit)).Result()
 	} else {
-		msgs, err = k.rdb.XRangeN(c, key, start, end, int64(limit)).Result()
+		msgs, err = k.on(c).XRangeN(c, key, start, end, int64(limit)).Result()
 	}
 	if err != nil {
 		return nil, wrap(ctx, "read", stream, err)
@@ -186,7 +212,7 @@ func (k *KV) Head(ctx context.Context, stream string) (string, error) {
 	}
 	c, cancel := k.call(ctx)
 	defer cancel()
-	h, err := k.rdb.Get(c, k.streamKeys(stream)[1]).Result()
+	h, err := k.on(c).Get(c, k.streamKeys(stream)[1]).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}
@@ -203,7 +229,7 @@ func (k *KV) Checkpoint(ctx context.Context, stream string) (storage.StreamCheck
 	}
 	c, cancel := k.call(ctx)
 	defer cancel()
-	m, err := k.rdb.HGetAll(c, k.streamKeys(stream)[2]).Result()
+	m, err := k.on(c).HGetAll(c, k.streamKeys(stream)[2]).Result()
 	if err != nil {
 		return storage.StreamCheckpoint{}, wrap(ctx, "checkpoint", stream, err)
 	}
@@ -230,7 +256,7 @@ func (k *KV) TrimBefore(ctx context.Context, stream string, t time.Time) (int64,
 	var total int64
 	for {
 		c, cancel := k.call(ctx)
-		n, err := trimScript.Run(c, k.rdb, k.streamKeys(stream), last, trimBatch).Int64()
+		n, err := trimScript.Run(c, k.on(c), k.streamKeys(stream), last, trimBatch).Int64()
 		cancel()
 		if err != nil {
 			return total, wrap(ctx, "trim", stream, err)

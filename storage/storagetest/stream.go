@@ -146,6 +146,46 @@ var streamCases = []streamCase{
 		streamWantHeads(t, streamRead(t, s, name, "", 10, true), 3, 2, 1)
 		streamWantCheckpoint(t, s, name, storage.StreamCheckpoint{})
 	}},
+	{"ok/batch-appends-in-order-and-trims-once", func(t *testing.T, s storage.Streams, name string) {
+		streamAppendN(t, s, name, 2, 0)
+		batch := []storage.ChainedEntry{{Head: streamHead(3), Value: []byte("v3")}, {Head: streamHead(4), Value: []byte("v4")}, {Head: streamHead(5), Value: []byte("v5")}}
+		if _, err := s.AppendChainedBatch(t.Context(), name, streamHead(1), batch, 0); !errors.Is(err, storage.ErrConflict) {
+			t.Fatalf("batch on a stale head: err = %v, want ErrConflict", err)
+		}
+		streamWantHead(t, s, name, streamHead(2))
+		ids, err := s.AppendChainedBatch(t.Context(), name, streamHead(2), batch, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != 3 {
+			t.Fatalf("positions = %v, want 3", ids)
+		}
+		streamWantHead(t, s, name, streamHead(5))
+		es := streamRead(t, s, name, "", 10, false)
+		streamWantHeads(t, es, 2, 3, 4, 5)
+		for i, e := range es[1:] {
+			if e.ID != ids[i] || string(e.Value) != "v"+strconv.Itoa(i+3) {
+				t.Fatalf("entry %d = %s %q, want %s v%d", i+3, e.ID, e.Value, ids[i], i+3)
+			}
+		}
+		cp, err := s.Checkpoint(t.Context(), name)
+		if err != nil || cp.Head != streamHead(1) || cp.Trimmed != 1 {
+			t.Fatalf("checkpoint = %+v, %v; want head h1, 1 trimmed", cp, err)
+		}
+	}},
+	{"fail/batch-size", func(t *testing.T, s storage.Streams, name string) {
+		if _, err := s.AppendChainedBatch(t.Context(), name, "", nil, 0); err == nil {
+			t.Fatal("an empty batch was accepted")
+		}
+		big := make([]storage.ChainedEntry, storage.MaxChainedBatch+1)
+		for i := range big {
+			big[i] = storage.ChainedEntry{Head: streamHead(i), Value: []byte("v")}
+		}
+		if _, err := s.AppendChainedBatch(t.Context(), name, "", big, 0); err == nil {
+			t.Fatal("an oversized batch was accepted")
+		}
+		streamWantHead(t, s, name, "")
+	}},
 	{"ok/binary-value-is-a-copy", func(t *testing.T, s storage.Streams, name string) {
 		v := []byte{0, 1, 0xff, '\n', '"', 0x80, 0}
 		if _, err := s.AppendChained(t.Context(), name, "", "h1", v, 0); err != nil {
