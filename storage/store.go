@@ -58,6 +58,7 @@ type Store struct {
 	kv      KV
 	opts    StoreOptions
 	clients sync.Map // id → cachedClient
+	decoded decodedCache
 }
 
 // StoreOptions configures a [Store]. The zero value is usable.

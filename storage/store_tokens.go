@@ -68,9 +68,16 @@ func (s *Store) createToken(ctx context.Context, kind, signature string, req fos
 // getToken loads the record of (kind, signature) and rebuilds the request with session as the
 // prototype. It does not interpret the active flag.
 func (s *Store) getToken(ctx context.Context, kind, signature string, session fosite.Session) (*fosite.Request, *storedRequest, error) {
-	raw, err := s.kv.Get(ctx, tokenKey(kind, signature))
+	key := tokenKey(kind, signature)
+	raw, err := s.kv.Get(ctx, key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: get %s token: %w", kind, err)
+	}
+	cache := kind == kindAccess
+	if cache {
+		if req, sr, ok := s.fromDecoded(ctx, key, raw, session); ok {
+			return req, sr, nil
+		}
 	}
 	sr, err := decodeStored(raw)
 	if err != nil {
@@ -80,7 +87,41 @@ func (s *Store) getToken(ctx context.Context, kind, signature string, session fo
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, ok := req.Session.(sessionCopier); ok && cache && !sr.Exp.IsZero() {
+		// Decode once more into a session of our own: req's is the caller's to change.
+		own := req.Session.Clone()
+		s.decoded.put(key, decodedEntry{raw: raw, sr: copyStored(sr), session: own, until: sr.Exp})
+	}
 	return req, sr, nil
+}
+
+// Only access tokens use the decoding cache. Decoding into fosite's prototype session merges
+// with what the prototype already holds, and fosite relies on that when it reads a code again
+// with the session it has since given an access-token expiry; a cached copy replaces the session
+// instead. Access tokens are read with fresh sessions (introspection, userinfo, the exchange,
+// bearer authentication) and are the records read over and over.
+//
+// fromDecoded rebuilds the request of the record raw at key from the decoding cache, when the
+// cache holds exactly these bytes and session (or, when nil, a new session) can copy the cached
+// one.
+func (s *Store) fromDecoded(ctx context.Context, key string, raw []byte, session fosite.Session) (*fosite.Request, *storedRequest, bool) {
+	e, ok := s.decoded.get(key, raw, s.opts.Now())
+	if !ok {
+		return nil, nil, false
+	}
+	if session == nil {
+		session = s.opts.NewSession()
+	}
+	sc, ok := session.(sessionCopier)
+	if !ok || !sc.CopyFrom(e.session) {
+		return nil, nil, false
+	}
+	sr := copyStored(e.sr)
+	req, err := s.toRequest(ctx, sr, session)
+	if err != nil {
+		return nil, nil, false
+	}
+	return req, sr, true
 }
 
 // getActiveToken is getToken that returns the request together with inactive (wrapped) when the

@@ -1,0 +1,74 @@
+package storage
+
+import (
+	"bytes"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ory/fosite"
+)
+
+// decodedCache remembers token records this process has decoded, so that a token used many times
+// (an agent's token across exchanges, a token a resource server introspects on every call) costs
+// one JSON decode rather than one per use. It never saves a read: every use still reads the record
+// from the backend, and the cached decoding is used only when the bytes read are exactly the bytes
+// it was decoded from, so a revocation, a rotation or any other change made by any replica is seen
+// at once. Entries are keyed by the record's key and bounded in number; when full the cache is
+// emptied (a miss only costs a decode).
+type decodedCache struct {
+	mu      sync.Mutex
+	entries map[string]decodedEntry
+}
+
+type decodedEntry struct {
+	raw     []byte
+	sr      *storedRequest // never handed out: copied by use
+	session fosite.Session // decoded from sr.Session; never handed out: copied by use
+	until   time.Time
+}
+
+const decodedCacheSize = 8192
+
+// sessionCopier is implemented by session types that can become a deep copy of another session
+// of their type (oauth.Session); only those use the cache.
+type sessionCopier interface {
+	CopyFrom(fosite.Session) bool
+}
+
+func (c *decodedCache) get(key string, raw []byte, now time.Time) (decodedEntry, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if !ok || !now.Before(e.until) || !bytes.Equal(e.raw, raw) {
+		return decodedEntry{}, false
+	}
+	return e, true
+}
+
+func (c *decodedCache) put(key string, e decodedEntry) {
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) >= decodedCacheSize {
+		c.entries = make(map[string]decodedEntry, 1024)
+	}
+	c.entries[key] = e
+	c.mu.Unlock()
+}
+
+// copyStored returns a copy of sr that shares nothing mutable with it.
+func copyStored(sr *storedRequest) *storedRequest {
+	c := *sr
+	c.RequestedScope = slices.Clone(sr.RequestedScope)
+	c.GrantedScope = slices.Clone(sr.GrantedScope)
+	c.RequestedAudience = slices.Clone(sr.RequestedAudience)
+	c.GrantedAudience = slices.Clone(sr.GrantedAudience)
+	if sr.Form != nil {
+		c.Form = maps.Clone(sr.Form)
+		for k, v := range c.Form {
+			c.Form[k] = slices.Clone(v)
+		}
+	}
+	c.Session = nil // the session comes from the cached decoding
+	return &c
+}
