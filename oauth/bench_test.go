@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ory/fosite"
 
@@ -98,6 +99,82 @@ func BenchmarkIntrospect(b *testing.B) {
 			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"active":true`) {
 				b.Fatalf("status %d: %s", rec.Code, rec.Body)
 			}
+		}
+	})
+}
+
+// signedIn is a login that always has alice signed in with consent given.
+type signedIn struct{ noLogin }
+
+func (signedIn) Current(*http.Request) (*storage.LoginSession, error) {
+	now := time.Now()
+	return &storage.LoginSession{ID: "ls-bench", Subject: "u-alice", AuthTime: now, AMR: []string{"pwd"},
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}, nil
+}
+func (signedIn) HasConsent(context.Context, string, string, []string) (bool, error) { return true, nil }
+
+// BenchmarkRefresh rotates a refresh token per op (the old one is marked used, a new access token,
+// ID token and refresh token are issued), in process; each goroutine refreshes its own grant.
+func BenchmarkRefresh(b *testing.B) {
+	ctx := context.Background()
+	es, _ := keys.Generate(keys.ES256)
+	rs, _ := keys.Generate(keys.RS256)
+	set, err := keys.NewSet([]keys.Key{es, rs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := storage.NewStore(memory.New(), storage.StoreOptions{NewSession: func() fosite.Session { return oauth.NewSession("") }})
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	hash, _ := oauth.NewSecretHasher(secret).Hash(ctx, []byte(benchSecret))
+	if err := store.UpsertClient(ctx, &storage.Client{ID: "c", SecretHash: hash, FirstParty: true,
+		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
+		Scopes: []string{"openid", "offline_access"}, RedirectURIs: []string{"http://127.0.0.1:5555/cb"}}); err != nil {
+		b.Fatal(err)
+	}
+	if err := store.UpsertUser(ctx, &storage.User{ID: "u-alice", Username: "alice"}); err != nil {
+		b.Fatal(err)
+	}
+	p, err := oauth.New(oauth.Options{Issuer: "http://127.0.0.1:8080", Store: store, Keys: keys.NewHolder(set),
+		GlobalSecret: secret, Login: signedIn{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := http.NewServeMux()
+	p.Routes(h)
+	grant := func() string {
+		q := url.Values{"response_type": {"code"}, "client_id": {"c"}, "redirect_uri": {"http://127.0.0.1:5555/cb"},
+			"scope": {"openid offline_access"}, "state": {"bench-state-1"}, "nonce": {"bench-nonce-1"}}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/oauth2/auth?"+q.Encode(), nil))
+		loc, err := url.Parse(rec.Header().Get("Location"))
+		if err != nil || loc.Query().Get("code") == "" {
+			b.Fatalf("authorize: %d %s %s", rec.Code, rec.Header().Get("Location"), rec.Body)
+		}
+		tok := post(h, "/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+			"redirect_uri": {"http://127.0.0.1:5555/cb"}}.Encode())
+		var out struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		if err := json.Unmarshal(tok.Body.Bytes(), &out); err != nil || out.RefreshToken == "" {
+			b.Fatalf("code redemption: %d %s", tok.Code, tok.Body)
+		}
+		return out.RefreshToken
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		b.StopTimer()
+		rt := grant()
+		b.StartTimer()
+		for pb.Next() {
+			rec := post(h, "/oauth2/token", "grant_type=refresh_token&refresh_token="+url.QueryEscape(rt))
+			var out struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); rec.Code != 200 || err != nil || out.RefreshToken == "" {
+				b.Fatalf("refresh: %d %s", rec.Code, rec.Body)
+			}
+			rt = out.RefreshToken
 		}
 	})
 }
