@@ -207,11 +207,10 @@ func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
 
 // pending is an event waiting in the queue; done is closed once pos or err is set.
 type pending struct {
-	ev         Event // a copy: the committer never touches the caller's event
-	prev, hash string
-	pos        string
-	err        error
-	done       chan struct{}
+	ev   Event // a copy: the committer never touches the caller's event; it sets PrevHash and Hash
+	pos  string
+	err  error
+	done chan struct{}
 }
 
 // commitTimeout bounds one group commit, which runs on behalf of several callers and so does not
@@ -233,7 +232,7 @@ func (t *Trail) append(ctx context.Context, e *Event) (string, error) {
 		if p.err != nil {
 			return "", p.err
 		}
-		e.PrevHash, e.Hash = p.prev, p.hash
+		e.PrevHash, e.Hash = p.ev.PrevHash, p.ev.Hash
 		return p.pos, nil
 	}
 	t.qmu.Lock()
@@ -297,13 +296,13 @@ func (t *Trail) commit(ctx context.Context, batch []*pending) {
 		for i, p := range batch {
 			p.ev.PrevHash = prev
 			enc := Canonical(p.ev)
-			p.prev, prev = p.ev.PrevHash, HashOf(enc)
+			prev = HashOf(enc)
 			entries[i] = storage.ChainedEntry{Head: prev, Value: enc}
 		}
 		ids, err := t.o.Store.AppendChainedBatch(ctx, t.o.Stream, t.head, entries, t.o.MaxLen)
 		if err == nil {
 			for i, p := range batch {
-				p.hash, p.pos = entries[i].Head, ids[i]
+				p.ev.Hash, p.pos = entries[i].Head, ids[i]
 			}
 			t.head = prev
 			settle(nil)

@@ -10,6 +10,8 @@ import (
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
+
+	"github.com/actas-dev/actas/internal/claims"
 )
 
 // Actor is the RFC 8693 §4.1 `act` claim: the party acting on behalf of the token's subject. It is
@@ -191,7 +193,7 @@ func (s *Session) Clone() fosite.Session {
 	}
 	c.AMR = append([]string(nil), s.AMR...)
 	c.Act = s.Act.Clone()
-	c.Extra = cloneJSONMap(s.Extra)
+	c.Extra = claims.Clone(s.Extra)
 	c.DefaultAudience = append([]string(nil), s.DefaultAudience...)
 	return &c
 }
@@ -213,44 +215,14 @@ func cloneOIDC(d *openid.DefaultSession) *openid.DefaultSession {
 		cl := *d.Claims
 		cl.Audience = slices.Clone(d.Claims.Audience)
 		cl.AuthenticationMethodsReferences = slices.Clone(d.Claims.AuthenticationMethodsReferences)
-		cl.Extra = cloneJSONMap(d.Claims.Extra)
+		cl.Extra = claims.Clone(d.Claims.Extra)
 		c.Claims = &cl
 	}
 	if d.Headers != nil {
 		h := *d.Headers
-		h.Extra = cloneJSONMap(d.Headers.Extra)
+		h.Extra = claims.Clone(d.Headers.Extra)
 		c.Headers = &h
 	}
 	c.ExpiresAt = maps.Clone(d.ExpiresAt)
 	return &c
-}
-
-// cloneJSONMap deep-copies JSON-shaped data (maps, slices, scalars).
-func cloneJSONMap(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = cloneJSONValue(v)
-	}
-	return out
-}
-
-func cloneJSONValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return cloneJSONMap(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = cloneJSONValue(e)
-		}
-		return out
-	case []string:
-		return slices.Clone(x)
-	case *Actor:
-		return x.Clone()
-	}
-	return v
 }

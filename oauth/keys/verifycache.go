@@ -3,12 +3,12 @@ package keys
 import (
 	"crypto/sha256"
 	"encoding/json"
-	"maps"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/ory/fosite/token/jwt"
+
+	"github.com/actas-dev/actas/internal/claims"
 )
 
 // verifyCache remembers tokens whose signature this key set has verified, so that a token used
@@ -39,7 +39,7 @@ func (c *verifyCache) get(token string, now time.Time) (*jwt.Token, bool) {
 		return nil, false
 	}
 	t := e.tok // a copy of the verified token, its validity included
-	t.Header, t.Claims = deepCopyMap(e.tok.Header), deepCopyMap(e.tok.Claims)
+	t.Header, t.Claims = claims.Clone(e.tok.Header), claims.Clone(e.tok.Claims)
 	return &t, true
 }
 
@@ -54,40 +54,13 @@ func (c *verifyCache) put(token string, t *jwt.Token) {
 	}
 	k := sha256.Sum256([]byte(token))
 	e := cachedToken{tok: *t, until: until}
-	e.tok.Header, e.tok.Claims = deepCopyMap(t.Header), deepCopyMap(t.Claims)
+	e.tok.Header, e.tok.Claims = claims.Clone(t.Header), claims.Clone(t.Claims)
 	c.mu.Lock()
 	if c.entries == nil || len(c.entries) >= verifyCacheSize {
 		c.entries = make(map[[32]byte]cachedToken, 1024)
 	}
 	c.entries[k] = e
 	c.mu.Unlock()
-}
-
-// deepCopyMap copies JSON-shaped data so that callers can never change a cached entry.
-func deepCopyMap(m map[string]any) map[string]any {
-	out := maps.Clone(m)
-	for k, v := range out {
-		out[k] = deepCopyValue(v)
-	}
-	return out
-}
-
-func deepCopyValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return deepCopyMap(x)
-	case jwt.MapClaims:
-		return jwt.MapClaims(deepCopyMap(x))
-	case []any:
-		out := slices.Clone(x)
-		for i := range out {
-			out[i] = deepCopyValue(out[i])
-		}
-		return out
-	case []string:
-		return slices.Clone(x)
-	}
-	return v
 }
 
 // unixClaim reads a NumericDate claim (RFC 7519 §2) as decoded by fosite's MapClaims.

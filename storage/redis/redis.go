@@ -15,14 +15,12 @@ import (
 // for concurrent use. After Redis goes away and comes back, the same KV works again: go-redis drops
 // dead connections from its pool and dials new ones.
 type KV struct {
-	rdb redis.UniversalClient
-	cmd commander // rdb, or its automatic pipeliner (Options.AutoPipeline)
-	// pipelined: cmd is the pipeliner.
-	pipelined bool
-	prefix    string
-	timeout   time.Duration
-	cluster   bool
-	addrs     []string
+	rdb     redis.UniversalClient
+	cmd     commander // rdb, or its automatic pipeliner (Options.AutoPipeline)
+	prefix  string
+	timeout time.Duration
+	cluster bool
+	addrs   []string
 }
 
 var _ storage.KV = (*KV)(nil)
@@ -52,7 +50,7 @@ func New(ctx context.Context, o Options) (*KV, error) {
 				_ = c.rdb.Close()
 				return nil, fmt.Errorf("redis: automatic pipelining: %w", err)
 			}
-			k.cmd, k.pipelined = p, true
+			k.cmd = p
 		}
 	}
 	pc, cancel := k.call(ctx)
@@ -97,7 +95,7 @@ func (k *KV) on(ctx context.Context) commander {
 // and the connection's read and write deadlines (the same timeout) bound the call instead, so a
 // timer per call would only cost (about 4% of a token request).
 func (k *KV) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	if k.pipelined {
+	if _, pipelined := k.cmd.(*redis.AutoPipeliner); pipelined {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, k.timeout)
