@@ -35,15 +35,19 @@ type storedRequest struct {
 	AccessKey string `json:"access_key,omitempty"`
 }
 
+// newRecord is a stored request on its way into storage: the session is encoded in the same pass
+// as the rest (it shadows storedRequest.Session), rather than encoded on its own first and then
+// copied and re-validated as a json.RawMessage.
+type newRecord struct {
+	*storedRequest
+	Session fosite.Session `json:"session"`
+}
+
 // encodeRequest captures req for storage. It fails for a request without a client, which fosite
 // never stores.
-func encodeRequest(req fosite.Requester, exp time.Time) (*storedRequest, error) {
+func encodeRequest(req fosite.Requester, exp time.Time) (*newRecord, error) {
 	if req == nil || req.GetClient() == nil {
 		return nil, fmt.Errorf("storage: encode request: missing request or client")
-	}
-	sess, err := json.Marshal(req.GetSession())
-	if err != nil {
-		return nil, fmt.Errorf("storage: encode session: %w", err)
 	}
 	sr := &storedRequest{
 		ID:                req.GetID(),
@@ -54,7 +58,6 @@ func encodeRequest(req fosite.Requester, exp time.Time) (*storedRequest, error) 
 		RequestedAudience: req.GetRequestedAudience(),
 		GrantedAudience:   req.GetGrantedAudience(),
 		Form:              req.GetRequestForm(),
-		Session:           sess,
 		Active:            true,
 		Exp:               exp.UTC(),
 	}
@@ -63,7 +66,7 @@ func encodeRequest(req fosite.Requester, exp time.Time) (*storedRequest, error) 
 			sr.Lang = tag.String()
 		}
 	}
-	return sr, nil
+	return &newRecord{storedRequest: sr, Session: req.GetSession()}, nil
 }
 
 func decodeStored(raw []byte) (*storedRequest, error) {
