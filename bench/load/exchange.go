@@ -59,31 +59,39 @@ func delegation(_ context.Context, o options, p *pool) (request, func(), error) 
 	}, nil, nil
 }
 
-// impersonation: each worker is its own support agent (bench/fleet's agent000…); each request
-// impersonates a different customer, opening a new representation (policy, lock + session in one
-// write, audit, ES256 token); the agent then stops it (not timed) so the next one opens anew.
-// Joins and refusals are counted apart from the headline figure.
+// impersonation: the workers share the agents of bench/fleet (agent0000…), each worker cycling
+// through its own slice of them; each request impersonates another customer, opening a new
+// representation (policy, lock + session in one write, audit, ES256 token). With -end stop the
+// agent then stops it (not timed) so the next exchange opens anew; with -end cap it is left to end
+// by itself after the fleet's short policy.session_ttl, and the agent is used again only after the
+// other agents of its worker (give -agents enough of them to outlast the cap). Joins and refusals
+// (an agent whose session is still active) are counted apart from the headline figure.
 func impersonation(_ context.Context, o options, p *pool) (request, func(), error) {
-	agents := make([]string, o.concurrency)
-	errs := make([]error, o.concurrency)
+	switch {
+	case o.end != "stop" && o.end != "cap":
+		return nil, nil, fmt.Errorf("-end is stop or cap, not %q", o.end)
+	case o.agents < o.concurrency:
+		return nil, nil, fmt.Errorf("-agents (%d) must be at least -c (%d)", o.agents, o.concurrency)
+	}
+	agents := make([]string, o.agents)
+	errs := make([]error, o.agents)
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8) // argon2id logins are memory-hungry; 8 at a time
+	sem := make(chan struct{}, 8)
 	for i := range agents {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			agents[i], errs[i] = login(o, fmt.Sprintf("agent%03d", i), "sam-demo-pass", samTOTP)
+			agents[i], errs[i] = login(o, fmt.Sprintf("agent%04d", i), "sam-demo-pass", samTOTP)
 		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w (start the server with a config from bench/fleet with -agents >= -c)", err)
+			return nil, nil, fmt.Errorf("%w (start the server with a config from bench/fleet with -agents >= %d)", err, o.agents)
 		}
 	}
-	var next sync.Map // worker → customer counter
 	auth := basic(o.clientID, o.clientSecret)
 	stop := func(ctx context.Context, tok string) {
 		_, _, _ = p.do(ctx, http.MethodPost, "/api/v1/representations/current/stop", "Bearer "+tok, nil)
@@ -93,13 +101,15 @@ func impersonation(_ context.Context, o options, p *pool) (request, func(), erro
 			stop(context.Background(), tok)
 		}
 	}
+	per := o.agents / o.concurrency
+	counters := make([]int, o.concurrency) // each worker touches only its own
 	return func(ctx context.Context, w int) (string, time.Duration, error) {
-		n, _ := next.LoadOrStore(w, new(int))
-		i := n.(*int)
-		*i++
-		target := fmt.Sprintf("u-cust%04d", (w*997+*i)%o.customers)
+		counters[w]++
+		n := counters[w]
+		agent := agents[w*per+n%per]
+		target := fmt.Sprintf("u-cust%04d", (w*997+n)%o.customers)
 		form := []byte(url.Values{"grant_type": {grantTokenExchange}, "subject_token": {target},
-			"subject_token_type": {typeUserID}, "actor_token": {agents[w]}, "actor_token_type": {typeAccessToken},
+			"subject_token_type": {typeUserID}, "actor_token": {agent}, "actor_token_type": {typeAccessToken},
 			"scope": {"impersonation openid"}, "reason": {"load test: customer asked for help"}}.Encode())
 		t0 := time.Now()
 		status, a, err := postForm(ctx, p, "/oauth2/token", auth, form)
@@ -111,7 +121,9 @@ func impersonation(_ context.Context, o options, p *pool) (request, func(), erro
 		if class == "ok" && strings.Count(a.AccessToken, ".") != 2 {
 			class = "no_token"
 		}
-		stop(context.WithoutCancel(ctx), agents[w]) // not timed: the headline is the exchange
+		if o.end == "stop" {
+			stop(context.WithoutCancel(ctx), agent) // not timed: the headline is the exchange
+		}
 		return class, lat, err
 	}, cleanup, nil
 }

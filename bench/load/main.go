@@ -12,6 +12,11 @@
 //	go run ./cmd/actas serve --dev --config /tmp/fleet.yaml
 //	go run ./bench/load -scenario impersonation -c 50 -d 10s
 //
+// or, to let representations end by a short cap instead of a stop after each exchange,
+//
+//	go run ./bench/fleet -agents 4000 -customers 20000 -session-ttl 1s > /tmp/fleet.yaml
+//	go run ./bench/load -scenario impersonation -c 50 -d 10s -agents 4000 -end cap
+//
 // Scenarios are in scenarios.go. Only loopback targets are accepted.
 package main
 
@@ -41,6 +46,8 @@ type options struct {
 	maxRequests  int64
 	warmup       time.Duration
 	customers    int
+	agents       int
+	end          string
 }
 
 // scenario prepares shared state and returns the function one worker calls per request. The
@@ -64,7 +71,12 @@ func main() {
 	flag.Int64Var(&o.maxRequests, "n", 2_000_000, "stop after this many requests")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up")
 	flag.IntVar(&o.customers, "customers", 2000, "impersonation: customers in the bench/fleet config")
+	flag.IntVar(&o.agents, "agents", 0, "impersonation: agents to sign in and share among the workers (default -c)")
+	flag.StringVar(&o.end, "end", "stop", "impersonation: how a representation ends: stop (after each exchange, untimed) or cap (policy.session_ttl)")
 	flag.Parse()
+	if o.agents == 0 {
+		o.agents = o.concurrency
+	}
 	if err := run(*name, o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -87,10 +99,12 @@ func run(name string, o options) error {
 	}
 	defer p.close()
 	ctx := context.Background()
+	t0 := time.Now()
 	do, cleanup, err := sc(ctx, o, p)
 	if err != nil {
 		return fmt.Errorf("prepare %s: %w", name, err)
 	}
+	fmt.Fprintf(os.Stderr, "prepared in %s; running\n", time.Since(t0).Round(time.Millisecond))
 	if cleanup != nil {
 		defer cleanup()
 	}
