@@ -72,3 +72,39 @@ func copyStored(sr *storedRequest) *storedRequest {
 	c.Session = nil // the session comes from the cached decoding
 	return &c
 }
+
+// userCache is decodedCache for user records: GetUser still reads the record on every call and
+// uses the cached decoding only when the bytes read are exactly those it was decoded from, so an
+// update or a disabling by any replica is seen at once.
+type userCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedUser
+}
+
+type cachedUser struct {
+	raw []byte
+	u   User // never handed out: copied by use
+}
+
+func (c *userCache) get(id string, raw []byte) (*User, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	c.mu.Unlock()
+	if !ok || !bytes.Equal(e.raw, raw) {
+		return nil, false
+	}
+	u := e.u
+	u.Roles = slices.Clone(e.u.Roles)
+	return &u, true
+}
+
+func (c *userCache) put(id string, raw []byte, u *User) {
+	e := cachedUser{raw: raw, u: *u}
+	e.u.Roles = slices.Clone(u.Roles)
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) >= decodedCacheSize {
+		c.entries = make(map[string]cachedUser, 1024)
+	}
+	c.entries[id] = e
+	c.mu.Unlock()
+}

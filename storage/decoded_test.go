@@ -57,3 +57,41 @@ func TestDecodedCache(t *testing.T) {
 		t.Fatalf("revoked token: err = %v", err)
 	}
 }
+
+// TestUserCache: a user read again comes from the decoding cache, yet one caller's changes never
+// reach the next, and an update or a deletion is seen at once.
+func TestUserCache(t *testing.T) {
+	ctx := context.Background()
+	s := storage.NewStore(memory.New(), storage.StoreOptions{})
+	u := &storage.User{ID: "u-sam", Username: "sam", Roles: []string{"support"}, ImpersonationAllowed: true}
+	if err := s.UpsertUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		got, err := s.GetUser(ctx, "u-sam")
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		if got.Username != "sam" || len(got.Roles) != 1 || got.Roles[0] != "support" || got.Disabled {
+			t.Fatalf("read %d: %+v", i, got)
+		}
+		got.Roles[0], got.Username, got.Disabled = "super_admin", "mallory", true
+	}
+	u.Disabled, u.Roles = true, []string{"customer"}
+	if err := s.UpsertUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetUser(ctx, "u-sam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Disabled || got.Roles[0] != "customer" {
+		t.Fatalf("after an update: %+v", got)
+	}
+	if err := s.DeleteUser(ctx, "u-sam"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetUser(ctx, "u-sam"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("after a deletion: err = %v", err)
+	}
+}

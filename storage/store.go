@@ -59,6 +59,7 @@ type Store struct {
 	opts    StoreOptions
 	clients sync.Map // id → cachedClient
 	decoded decodedCache
+	users   userCache
 }
 
 // StoreOptions configures a [Store]. The zero value is usable.

@@ -89,10 +89,14 @@ func (s *Store) GetUser(ctx context.Context, id string) (*User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: get user %q: %w", id, err)
 	}
+	if u, ok := s.users.get(id, raw); ok {
+		return u, nil
+	}
 	var u User
 	if err := json.Unmarshal(raw, &u); err != nil {
 		return nil, fmt.Errorf("storage: decode user %q: %w", id, err)
 	}
+	s.users.put(id, raw, &u)
 	return &u, nil
 }
 
