@@ -301,7 +301,8 @@ func (h *Handler) granted(ctx context.Context, st *state) error {
 		return fosite.ErrServerError.WithWrap(fmt.Errorf("exchange: audit: %w", err)).
 			WithHint("The exchange could not be recorded in the audit trail; nothing was issued.")
 	}
-	h.o.Logger.InfoContext(ctx, "token exchange granted", "form", st.ev.Form, "client_id", st.ev.ClientID,
+	// At debug level: the "audit event" line of the grant, always logged, says the same at info.
+	h.o.Logger.DebugContext(ctx, "token exchange granted", "form", st.ev.Form, "client_id", st.ev.ClientID,
 		"grant_id", st.ev.GrantID, "representation_id", st.ev.RepresentationID, "joined", st.ev.Joined)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -159,23 +160,34 @@ func (h *Handler) policyInput(ctx context.Context, st *state, actor *token) (pol
 	if len(in.Audiences) == 0 {
 		in.Audiences = []string{h.issuer} // the token's default audience (RFC 9068 requires aud)
 	}
+	// The three reads are independent: they go to storage together.
+	var (
+		au, t            *storage.User
+		aerr, terr, rerr error
+		represented      bool
+		wg               sync.WaitGroup
+	)
 	if actor.local {
-		u, err := h.user(ctx, actor.subject, "The actor token's subject is not a user of this server.")
-		if err != nil {
-			return in, err
-		}
-		in.Actor.Roles, in.Actor.Tenant, in.Actor.Disabled = u.Roles, u.Tenant, u.Disabled
+		wg.Go(func() {
+			au, aerr = h.user(ctx, actor.subject, "The actor token's subject is not a user of this server.")
+		})
 	}
-	t, err := h.user(ctx, req.SubjectToken, "The user named by the subject token does not exist.")
-	if err != nil {
-		return in, err
+	wg.Go(func() { represented, rerr = h.o.Representations.IsRepresented(ctx, actor.subject) })
+	t, terr = h.user(ctx, req.SubjectToken, "The user named by the subject token does not exist.")
+	wg.Wait()
+	switch {
+	case aerr != nil:
+		return in, aerr
+	case terr != nil:
+		return in, terr
+	case rerr != nil:
+		return in, storageFailure("check the actor's representations", rerr)
+	}
+	if au != nil {
+		in.Actor.Roles, in.Actor.Tenant, in.Actor.Disabled = au.Roles, au.Tenant, au.Disabled
 	}
 	in.Target = policy.Subject{ID: t.ID, Roles: t.Roles, Tenant: t.Tenant,
 		ImpersonationAllowed: t.ImpersonationAllowed, Disabled: t.Disabled}
-	represented, err := h.o.Representations.IsRepresented(ctx, actor.subject)
-	if err != nil {
-		return in, storageFailure("check the actor's representations", err)
-	}
 	in.ActorIsRepresented = represented
 	return in, nil
 }

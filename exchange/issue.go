@@ -17,6 +17,26 @@ import (
 // expires_in, scope (when it differs from the request) and, when allowed, refresh_token. A grant
 // that belongs to a representation is recorded against it before any of its tokens exists.
 func (h *Handler) issue(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder, st *state) error {
+	s, ok := ar.GetSession().(*oauth.Session)
+	if !ok {
+		return fosite.ErrServerError.WithHint("Unexpected session type.")
+	}
+	// The access token is signed while the grant is recorded: signing needs only the session,
+	// and a token whose grant is refused is dropped unseen (it is neither stored nor returned).
+	var (
+		tok, sig string
+		signErr  error
+		signed   = make(chan struct{})
+	)
+	if st.req.RequestedTokenType == TokenTypeIDToken {
+		close(signed)
+	} else {
+		go func() {
+			defer close(signed)
+			tok, sig, signErr = h.deps.Strategy.GenerateAccessToken(ctx, ar)
+		}()
+	}
+	defer func() { <-signed }() // never leave the signer running past the request
 	if st.repID != "" {
 		if err := h.o.Representations.RecordGrant(ctx, st.repID, ar.GetID()); err != nil {
 			if errors.Is(err, ErrRepresentationEnded) || errors.Is(err, ErrRepresentationsUnavailable) {
@@ -37,10 +57,6 @@ func (h *Handler) issue(ctx context.Context, ar fosite.AccessRequester, resp fos
 			}
 		}
 	}
-	s, ok := ar.GetSession().(*oauth.Session)
-	if !ok {
-		return fosite.ErrServerError.WithHint("Unexpected session type.")
-	}
 	now := h.o.Now()
 	if st.req.RequestedTokenType == TokenTypeIDToken {
 		tok, exp, err := h.idToken(ctx, ar, s, now)
@@ -51,9 +67,9 @@ func (h *Handler) issue(ctx context.Context, ar fosite.AccessRequester, resp fos
 		resp.SetTokenType("N_A") // RFC 8693 §2.2.1: not an access token
 		resp.SetExpiresIn(exp.Sub(now))
 	} else {
-		tok, sig, err := h.deps.Strategy.GenerateAccessToken(ctx, ar)
-		if err != nil {
-			return fosite.ErrServerError.WithWrap(err).WithHint("The access token could not be signed.")
+		<-signed
+		if signErr != nil {
+			return fosite.ErrServerError.WithWrap(signErr).WithHint("The access token could not be signed.")
 		}
 		st.stored = true // from here on a failure revokes the grant (idempotent when nothing is stored)
 		if err := h.deps.Storage.CreateAccessTokenSession(ctx, sig, ar.Sanitize(nil)); err != nil {

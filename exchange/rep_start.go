@@ -48,7 +48,8 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Representation, 
 		if err == nil {
 			s.cache.put(rec.ID, repRef{tag: a, expires: rec.ExpiresAt})
 			s.audit(ctx, EventRepresentationStarted, rec, "", "")
-			s.o.Logger.InfoContext(ctx, "representation started", "representation_id", rec.ID,
+			// Debug: the always-logged "audit event" line of the start says the same at info.
+			s.o.Logger.DebugContext(ctx, "representation started", "representation_id", rec.ID,
 				"actor", rec.Actor, "target", rec.Target, "client_id", rec.ClientID, "expires_at", rec.ExpiresAt)
 			if err := s.singleSession(ctx, rec); err != nil {
 				return Representation{}, err
