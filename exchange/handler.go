@@ -138,6 +138,7 @@ type state struct {
 	// started is true when this request opened it (so a failure aborts it).
 	repID   string
 	started bool
+	rep     Representation // the session the request started or joined (impersonation)
 	// consent is the consent grant this request used (released again if the exchange fails).
 	consent ConsentGrant
 	refresh bool
@@ -278,6 +279,7 @@ func (h *Handler) abort(ctx context.Context, st *state) {
 	if !st.started {
 		return
 	}
+	st.rep.waitAudited() // the end is recorded after the start
 	st.started = false
 	if err := h.o.Representations.Abort(context.WithoutCancel(ctx), st.repID); err != nil {
 		h.o.Logger.ErrorContext(ctx, "exchange: abort representation", "representation_id", st.repID, "err", err)
@@ -294,6 +296,7 @@ func (h *Handler) granted(ctx context.Context, st *state) error {
 	if st.ev.Form == FormHandoff {
 		st.ev.Type = EventHandoffRedeemed // the grant of a hand-off is its redemption
 	}
+	st.rep.waitAudited() // the grant is recorded after the representation's start
 	if err := h.o.Audit.Record(ctx, st.ev); err != nil {
 		if errors.Is(err, storage.ErrUnavailable) {
 			return fmt.Errorf("exchange: audit: %w", err)
@@ -318,6 +321,7 @@ func (h *Handler) refused(ctx context.Context, st *state, err error) {
 	if st.ev.ReasonCode == CodeHandoffReplayed {
 		st.ev.Type = EventHandoffReplayRefused
 	}
+	st.rep.waitAudited()
 	if aerr := h.o.Audit.Record(context.WithoutCancel(ctx), st.ev); aerr != nil {
 		h.o.Logger.ErrorContext(ctx, "exchange: audit of a refusal failed", "err", aerr)
 	}

@@ -86,12 +86,13 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 		Reason: req.Reason, Ticket: req.Ticket, ConsentID: consent.ID,
 		TTL:    consentSessionTTL(d.Obligations.SessionTTL, consent, st.now),
 		Scopes: scopes, Audiences: in.Audiences, BreakGlass: d.Obligations.BreakGlass, RequestID: st.ev.RequestID,
+		AuditLater: true, // waited for before the request records its grant, denial or abort
 	})
 	if err != nil {
 		h.releaseConsent(ctx, consent, "")
 		return startError(err)
 	}
-	st.repID, st.started, st.ev.RepresentationID, st.ev.Joined = rep.ID, !rep.Joined, rep.ID, rep.Joined
+	st.rep, st.repID, st.started, st.ev.RepresentationID, st.ev.Joined = rep, rep.ID, !rep.Joined, rep.ID, rep.Joined
 	if rep.ID == "" || !rep.ExpiresAt.After(st.now) {
 		h.abort(ctx, st)
 		h.releaseConsent(ctx, consent, rep.ID)

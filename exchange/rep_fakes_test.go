@@ -21,9 +21,13 @@ func (c *repClock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 type repAudit struct {
 	mu     sync.Mutex
 	events []Event
+	slow   atomic.Pointer[string] // an event type whose recording takes a while
 }
 
 func (a *repAudit) Record(_ context.Context, e Event) error {
+	if t := a.slow.Load(); t != nil && *t == e.Type {
+		time.Sleep(50 * time.Millisecond)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.events = append(a.events, e)

@@ -47,14 +47,26 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Representation, 
 		err := s.create(ctx, a, rec, ttl)
 		if err == nil {
 			s.cache.put(rec.ID, repRef{tag: a, expires: rec.ExpiresAt})
-			s.audit(ctx, EventRepresentationStarted, rec, "", "")
+			rep := Representation{ID: rec.ID, StartedAt: rec.StartedAt, ExpiresAt: rec.ExpiresAt}
+			if !req.AuditLater || (s.o.SingleSession && s.o.LoginSessions != nil) {
+				s.audit(ctx, EventRepresentationStarted, rec, "", "") // before singleSession's own events
+			} else {
+				// The event is recorded while the exchange goes on (its failure is logged, never
+				// fails the start); see Representation.audited.
+				audited := make(chan struct{})
+				go func() {
+					defer close(audited)
+					s.audit(ctx, EventRepresentationStarted, rec, "", "")
+				}()
+				rep.audited = audited
+			}
 			// Debug: the always-logged "audit event" line of the start says the same at info.
 			s.o.Logger.DebugContext(ctx, "representation started", "representation_id", rec.ID,
 				"actor", rec.Actor, "target", rec.Target, "client_id", rec.ClientID, "expires_at", rec.ExpiresAt)
 			if err := s.singleSession(ctx, rec); err != nil {
 				return Representation{}, err
 			}
-			return Representation{ID: rec.ID, StartedAt: rec.StartedAt, ExpiresAt: rec.ExpiresAt}, nil
+			return rep, nil
 		}
 		if !errors.Is(err, storage.ErrConflict) {
 			return Representation{}, err

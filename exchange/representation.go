@@ -62,6 +62,10 @@ type StartRequest struct {
 	BreakGlass bool
 	// RequestID is the HTTP request id of the exchange, for correlation with logs and audit.
 	RequestID string
+	// AuditLater lets Start return before the start's audit event is recorded; the caller must
+	// then wait for it (Representation.audited) before it records any other event of the
+	// session. The exchange sets it, so that the event is stored while the token is made.
+	AuditLater bool
 }
 
 // Representation is a started or joined representation session.
@@ -74,6 +78,17 @@ type Representation struct {
 	// Joined reports that the actor's active session for the same target was joined rather than
 	// a new one opened.
 	Joined bool
+	// audited, when not nil, is closed once the start's audit event is recorded (or has failed):
+	// [Service.Start] records it while the exchange goes on, and the exchange waits for it before
+	// it records any other event of the request, so the trail keeps their order.
+	audited <-chan struct{}
+}
+
+// waitAudited waits until the start's audit event is settled.
+func (r Representation) waitAudited() {
+	if r.audited != nil {
+		<-r.audited
+	}
 }
 
 // Sentinel errors of the representation service.

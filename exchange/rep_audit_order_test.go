@@ -1,0 +1,54 @@
+package exchange
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestImpersonationAuditOrder: the start of a representation is recorded while the exchange
+// makes its token, yet before the answer and always before the grant (or the abort) in the trail,
+// even when recording it is slow.
+func TestImpersonationAuditOrder(t *testing.T) {
+	for _, b := range repBackends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newRepEnv(t, b.kv)
+			slow := EventRepresentationStarted
+			e.audit.slow.Store(&slow)
+			_, sid := e.mustImpersonate(e.agent("u-sam"), "u-bob")
+			types := func() []string {
+				e.audit.mu.Lock()
+				defer e.audit.mu.Unlock()
+				var out []string
+				for _, ev := range e.audit.events {
+					if ev.RepresentationID == sid {
+						out = append(out, ev.Type)
+					}
+				}
+				return out
+			}
+			if got := types(); len(got) != 2 || got[0] != EventRepresentationStarted || got[1] != EventGranted {
+				t.Fatalf("events of %s when the answer came: %v, want [%s %s]", sid, got, EventRepresentationStarted, EventGranted)
+			}
+
+			// A failed grant aborts the session: its end is recorded after its start.
+			e.kv.setFail(func(op, key string) bool { return op == "set-add" && strings.Contains(key, "}:g:") }) // RecordGrant
+			a := e.impersonate(e.agent("u-sky"), "u-carol")
+			if a.status == http.StatusOK {
+				t.Fatalf("the exchange succeeded although its grant could not be recorded: %v", a.body)
+			}
+			e.kv.setFail(nil)
+			e.audit.mu.Lock()
+			defer e.audit.mu.Unlock()
+			var order []string
+			for _, ev := range e.audit.events {
+				if ev.Actor == "u-sky" || ev.Target == "u-carol" {
+					order = append(order, ev.Type)
+				}
+			}
+			if len(order) < 3 || order[0] != EventRepresentationStarted || order[1] != EventRepresentationStopped {
+				t.Fatalf("events of the failed exchange: %v, want the start first", order)
+			}
+		})
+	}
+}
