@@ -21,20 +21,25 @@ func (h *Handler) issue(ctx context.Context, ar fosite.AccessRequester, resp fos
 	if !ok {
 		return fosite.ErrServerError.WithHint("Unexpected session type.")
 	}
-	// The access token is signed while the grant is recorded: signing needs only the session,
-	// and a token whose grant is refused is dropped unseen (it is neither stored nor returned).
+	// Under a representation the access token is signed while the grant is recorded (a storage
+	// round trip): signing needs only the session, and a token whose grant is refused is dropped
+	// unseen (it is neither stored nor returned). Otherwise it is signed in line.
 	var (
 		tok, sig string
 		signErr  error
 		signed   = make(chan struct{})
 	)
-	if st.req.RequestedTokenType == TokenTypeIDToken {
+	switch {
+	case st.req.RequestedTokenType == TokenTypeIDToken:
 		close(signed)
-	} else {
+	case st.repID != "":
 		go func() {
 			defer close(signed)
 			tok, sig, signErr = h.deps.Strategy.GenerateAccessToken(ctx, ar)
 		}()
+	default:
+		tok, sig, signErr = h.deps.Strategy.GenerateAccessToken(ctx, ar)
+		close(signed)
 	}
 	defer func() { <-signed }() // never leave the signer running past the request
 	if st.repID != "" {
