@@ -176,3 +176,14 @@ func (repLoginFake) ConsentURL(context.Context, string, string, string, []string
 func (repLoginFake) EndLoginSession(context.Context, http.ResponseWriter, *http.Request) error {
 	return nil
 }
+
+// SetAddGet forwards the backend's AddingReader capability, failing as SetAdd and Get would.
+func (f *repFaultKV) SetAddGet(ctx context.Context, setKey string, ttl time.Duration, member, getKey string) ([]byte, error) {
+	if err := f.check("set-add", setKey); err != nil {
+		return nil, err
+	}
+	if err := f.check("get", getKey); err != nil {
+		return nil, err
+	}
+	return f.KV.(storage.AddingReader).SetAddGet(ctx, setKey, ttl, member, getKey)
+}

@@ -288,6 +288,11 @@ func (s *Service) load(ctx context.Context, id string) (*RepSession, []byte, rep
 // loadAt reads the session of actor tag a.
 func (s *Service) loadAt(ctx context.Context, a, id string) (*RepSession, []byte, error) {
 	raw, err := s.kv.Get(ctx, repSessionKey(a, id))
+	return s.decodeAt(id, raw, err)
+}
+
+// decodeAt is loadAt for a record already read (raw, err: what the read returned).
+func (s *Service) decodeAt(id string, raw []byte, err error) (*RepSession, []byte, error) {
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, nil, ErrRepresentationNotFound

@@ -59,3 +59,11 @@ type Entry struct {
 type IndexedCreator interface {
 	CreateIndexed(ctx context.Context, indexKey string, indexTTL time.Duration, member, key string, value []byte, ttl time.Duration) error
 }
+
+// AddingReader is an optional KV capability: SetAdd of member to setKey, then Get of getKey, in one
+// round trip. The add always comes before the read (a writer that changes getKey and then reads
+// the set sees the member, or this read sees the change). The member is added even when getKey is
+// missing (ErrNotFound). The representation service records a grant with it.
+type AddingReader interface {
+	SetAddGet(ctx context.Context, setKey string, ttl time.Duration, member, getKey string) ([]byte, error)
+}

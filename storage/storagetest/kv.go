@@ -49,6 +49,7 @@ func RunKVTests(t *testing.T, newKV func(t *testing.T) storage.KV) {
 		{"expiry", kvExpiryCases},
 		{"concurrency", kvConcurrencyCases},
 		{"create-indexed", kvIndexedCases},
+		{"set-add-get", kvAddGetCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
