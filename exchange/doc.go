@@ -26,7 +26,7 @@
 // tokens, trusted.go and jwks.go for trusted issuers); the "whose tokens may a client exchange"
 // rules are applied (rules.go); then the form-specific decisions (forms.go, impersonate.go), which
 // end in exactly one place that writes the issued token's `sub` (bindSession).
-// [Handler.PopulateTokenEndpointResponse] issues the tokens (issue.go) and writes the audit event.
+// [Handler.PopulateTokenEndpointResponse] issues the tokens (issue.go) and writes the audit event (while the tokens are stored; both before the answer).
 //
 // Every refusal is an RFC 6749 §5.2 error built from fresh values (fosite's WithHint copies):
 // invalid_request for bad or unacceptable tokens and policy denials (RFC 8693 §2.2.2),

@@ -209,8 +209,8 @@ func (h *Handler) HandleTokenEndpointRequest(ctx context.Context, ar fosite.Acce
 	return nil
 }
 
-// PopulateTokenEndpointResponse issues the tokens of a request this handler accepted, then
-// records the audit event; if that fails, what was written is undone.
+// PopulateTokenEndpointResponse issues the tokens of a request this handler accepted and records
+// the audit event (while the tokens are stored); if either fails, what was written is undone.
 func (h *Handler) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder) (err error) {
 	if !h.CanHandleTokenEndpointRequest(ctx, ar) {
 		return fosite.ErrUnknownRequest
@@ -228,10 +228,7 @@ func (h *Handler) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.A
 			h.refused(ctx, st, err)
 		}
 	}()
-	if err := h.issue(ctx, ar, resp, st); err != nil {
-		return err
-	}
-	if err := h.granted(ctx, st); err != nil {
+	if err := h.issue(ctx, ar, resp, st); err != nil { // records the grant's audit event too
 		return err
 	}
 	h.settleHandoff(ctx, ar, st)

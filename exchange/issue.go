@@ -71,32 +71,53 @@ func (h *Handler) issue(ctx context.Context, ar fosite.AccessRequester, resp fos
 		resp.SetAccessToken(tok)
 		resp.SetTokenType("N_A") // RFC 8693 §2.2.1: not an access token
 		resp.SetExpiresIn(exp.Sub(now))
+		if err := h.granted(ctx, st); err != nil {
+			return err
+		}
 	} else {
 		<-signed
 		if signErr != nil {
 			return fosite.ErrServerError.WithWrap(signErr).WithHint("The access token could not be signed.")
 		}
 		st.stored = true // from here on a failure revokes the grant (idempotent when nothing is stored)
-		if err := h.deps.Storage.CreateAccessTokenSession(ctx, sig, ar.Sanitize(nil)); err != nil {
-			return storageFailure("store access token", err)
+		// The grant's audit event is recorded while the tokens are stored; the answer waits for
+		// both, and if either fails the tokens are revoked and the answer is an error (the trail
+		// may then show a grant that was undone, never a grant that it does not show).
+		recorded := make(chan error, 1)
+		go func() { recorded <- h.granted(ctx, st) }()
+		err := h.storeTokens(ctx, ar, resp, s, tok, sig, now, st.refresh)
+		if aerr := <-recorded; err == nil {
+			err = aerr
 		}
-		resp.SetAccessToken(tok)
-		resp.SetTokenType("Bearer")
-		resp.SetExpiresIn(s.GetExpiresAt(fosite.AccessToken).Sub(now))
-		if st.refresh {
-			rt, rsig, err := h.deps.Strategy.GenerateRefreshToken(ctx, ar)
-			if err != nil {
-				return fosite.ErrServerError.WithWrap(err).WithHint("The refresh token could not be made.")
-			}
-			if err := h.deps.Storage.CreateRefreshTokenSession(ctx, rsig, sig, ar.Sanitize(nil)); err != nil {
-				return storageFailure("store refresh token", err)
-			}
-			resp.SetExtra("refresh_token", rt)
+		if err != nil {
+			return err
 		}
 	}
 	resp.SetExtra("issued_token_type", st.req.RequestedTokenType)
 	if granted := ar.GetGrantedScopes(); !sameSet(granted, st.req.Scope) {
 		resp.SetScopes(granted)
+	}
+	return nil
+}
+
+// storeTokens stores the signed access token and, when wanted, a refresh token, and puts them in
+// the response.
+func (h *Handler) storeTokens(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder, s *oauth.Session, tok, sig string, now time.Time, refresh bool) error {
+	if err := h.deps.Storage.CreateAccessTokenSession(ctx, sig, ar.Sanitize(nil)); err != nil {
+		return storageFailure("store access token", err)
+	}
+	resp.SetAccessToken(tok)
+	resp.SetTokenType("Bearer")
+	resp.SetExpiresIn(s.GetExpiresAt(fosite.AccessToken).Sub(now))
+	if refresh {
+		rt, rsig, err := h.deps.Strategy.GenerateRefreshToken(ctx, ar)
+		if err != nil {
+			return fosite.ErrServerError.WithWrap(err).WithHint("The refresh token could not be made.")
+		}
+		if err := h.deps.Storage.CreateRefreshTokenSession(ctx, rsig, sig, ar.Sanitize(nil)); err != nil {
+			return storageFailure("store refresh token", err)
+		}
+		resp.SetExtra("refresh_token", rt)
 	}
 	return nil
 }
