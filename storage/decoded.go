@@ -17,9 +17,29 @@ import (
 // it was decoded from, so a revocation, a rotation or any other change made by any replica is seen
 // at once. Entries are keyed by the record's key and bounded in number; when full the cache is
 // emptied (a miss only costs a decode).
-type decodedCache struct {
+type decodedCache = boundedMap[decodedEntry]
+
+// boundedMap is a map for decoding caches, safe for concurrent use, holding at most
+// decodedCacheSize entries: when full it is emptied (a miss only costs a decode).
+type boundedMap[V any] struct {
 	mu      sync.Mutex
-	entries map[string]decodedEntry
+	entries map[string]V
+}
+
+func (b *boundedMap[V]) load(key string) (V, bool) {
+	b.mu.Lock()
+	v, ok := b.entries[key]
+	b.mu.Unlock()
+	return v, ok
+}
+
+func (b *boundedMap[V]) store(key string, v V) {
+	b.mu.Lock()
+	if b.entries == nil || len(b.entries) >= decodedCacheSize {
+		b.entries = make(map[string]V, 1024)
+	}
+	b.entries[key] = v
+	b.mu.Unlock()
 }
 
 type decodedEntry struct {
@@ -37,23 +57,13 @@ type sessionCopier interface {
 	CopyFrom(fosite.Session) bool
 }
 
-func (c *decodedCache) get(key string, raw []byte, now time.Time) (decodedEntry, bool) {
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
+// fresh returns the entry of key when it was decoded from exactly raw and is still valid at now.
+func fresh(c *decodedCache, key string, raw []byte, now time.Time) (decodedEntry, bool) {
+	e, ok := c.load(key)
 	if !ok || !now.Before(e.until) || !bytes.Equal(e.raw, raw) {
 		return decodedEntry{}, false
 	}
 	return e, true
-}
-
-func (c *decodedCache) put(key string, e decodedEntry) {
-	c.mu.Lock()
-	if c.entries == nil || len(c.entries) >= decodedCacheSize {
-		c.entries = make(map[string]decodedEntry, 1024)
-	}
-	c.entries[key] = e
-	c.mu.Unlock()
 }
 
 // copyStored returns a copy of sr that shares nothing mutable with it.
@@ -76,10 +86,7 @@ func copyStored(sr *storedRequest) *storedRequest {
 // userCache is decodedCache for user records: GetUser still reads the record on every call and
 // uses the cached decoding only when the bytes read are exactly those it was decoded from, so an
 // update or a disabling by any replica is seen at once.
-type userCache struct {
-	mu      sync.Mutex
-	entries map[string]cachedUser
-}
+type userCache struct{ m boundedMap[cachedUser] }
 
 type cachedUser struct {
 	raw []byte
@@ -87,9 +94,7 @@ type cachedUser struct {
 }
 
 func (c *userCache) get(id string, raw []byte) (*User, bool) {
-	c.mu.Lock()
-	e, ok := c.entries[id]
-	c.mu.Unlock()
+	e, ok := c.m.load(id)
 	if !ok || !bytes.Equal(e.raw, raw) {
 		return nil, false
 	}
@@ -101,10 +106,5 @@ func (c *userCache) get(id string, raw []byte) (*User, bool) {
 func (c *userCache) put(id string, raw []byte, u *User) {
 	e := cachedUser{raw: raw, u: *u}
 	e.u.Roles = slices.Clone(u.Roles)
-	c.mu.Lock()
-	if c.entries == nil || len(c.entries) >= decodedCacheSize {
-		c.entries = make(map[string]cachedUser, 1024)
-	}
-	c.entries[id] = e
-	c.mu.Unlock()
+	c.m.store(id, e)
 }

@@ -90,7 +90,7 @@ func (s *Store) getToken(ctx context.Context, kind, signature string, session fo
 	if _, ok := req.Session.(sessionCopier); ok && cache && !sr.Exp.IsZero() {
 		// Decode once more into a session of our own: req's is the caller's to change.
 		own := req.Session.Clone()
-		s.decoded.put(key, decodedEntry{raw: raw, sr: copyStored(sr), session: own, until: sr.Exp})
+		s.decoded.store(key, decodedEntry{raw: raw, sr: copyStored(sr), session: own, until: sr.Exp})
 	}
 	return req, sr, nil
 }
@@ -105,7 +105,7 @@ func (s *Store) getToken(ctx context.Context, kind, signature string, session fo
 // cache holds exactly these bytes and session (or, when nil, a new session) can copy the cached
 // one.
 func (s *Store) fromDecoded(ctx context.Context, key string, raw []byte, session fosite.Session) (*fosite.Request, *storedRequest, bool) {
-	e, ok := s.decoded.get(key, raw, s.opts.Now())
+	e, ok := fresh(&s.decoded, key, raw, s.opts.Now())
 	if !ok {
 		return nil, nil, false
 	}

@@ -19,14 +19,7 @@ var setAddGetScript = redis.NewScript(`
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('SADD', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[2])
-if ttl <= 0 then
-  redis.call('PERSIST', KEYS[1])
-elseif existed == 0 then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-else
-  local cur = redis.call('PTTL', KEYS[1])
-  if cur >= 0 and cur < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-end
+` + luaGrowSetTTL + `
 return redis.call('GET', KEYS[2])
 `)
 

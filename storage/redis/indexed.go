@@ -18,19 +18,12 @@ var _ storage.IndexedCreator = (*KV)(nil)
 var createIndexedScript = redis.NewScript(`
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('SADD', KEYS[1], ARGV[1])
-local ittl = tonumber(ARGV[2])
-if ittl <= 0 then
-  redis.call('PERSIST', KEYS[1])
-elseif existed == 0 then
-  redis.call('PEXPIRE', KEYS[1], ittl)
-else
-  local cur = redis.call('PTTL', KEYS[1])
-  if cur >= 0 and cur < ittl then redis.call('PEXPIRE', KEYS[1], ittl) end
-end
-local ttl = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[2])
+` + luaGrowSetTTL + `
+local kttl = tonumber(ARGV[4])
 local ok
-if ttl > 0 then
-  ok = redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ttl)
+if kttl > 0 then
+  ok = redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', kttl)
 else
   ok = redis.call('SET', KEYS[2], ARGV[3], 'NX')
 end

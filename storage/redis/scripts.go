@@ -66,6 +66,14 @@ for i = 2, #ARGV do
 end
 if existed == 0 and #ARGV < 2 then return 0 end
 local ttl = tonumber(ARGV[1])
+` + luaGrowSetTTL + `
+return 1
+`)
+
+// luaGrowSetTTL is the ttl rule of every script that adds to a set at KEYS[1], given the locals
+// existed (whether the set existed before the add) and ttl (ms): a new set gets the ttl, an
+// existing one is extended to it but never shortened, and ttl 0 removes the expiry.
+const luaGrowSetTTL = `
 if ttl <= 0 then
   redis.call('PERSIST', KEYS[1])
 elseif existed == 0 then
@@ -74,8 +82,7 @@ else
   local cur = redis.call('PTTL', KEYS[1])
   if cur >= 0 and cur < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 end
-return 1
-`)
+`
 
 // CreateAll writes every entry only if none of the keys exists, in one script: all or nothing.
 // Otherwise it returns ErrConflict naming the first existing key.
