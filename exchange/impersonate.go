@@ -12,6 +12,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/actas-dev/actas/internal/warm"
 	"github.com/actas-dev/actas/policy"
 	"github.com/actas-dev/actas/storage"
 )
@@ -169,11 +170,14 @@ func (h *Handler) policyInput(ctx context.Context, st *state, actor *token) (pol
 		wg               sync.WaitGroup
 	)
 	if actor.local {
-		wg.Go(func() {
+		wg.Add(1)
+		warm.Go(func() {
+			defer wg.Done()
 			au, aerr = h.user(ctx, actor.subject, "The actor token's subject is not a user of this server.")
 		})
 	}
-	wg.Go(func() { represented, rerr = h.o.Representations.IsRepresented(ctx, actor.subject) })
+	wg.Add(1)
+	warm.Go(func() { defer wg.Done(); represented, rerr = h.o.Representations.IsRepresented(ctx, actor.subject) })
 	t, terr = h.user(ctx, req.SubjectToken, "The user named by the subject token does not exist.")
 	wg.Wait()
 	switch {

@@ -10,6 +10,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/actas-dev/actas/internal/warm"
 	"github.com/actas-dev/actas/oauth"
 )
 
@@ -33,10 +34,10 @@ func (h *Handler) issue(ctx context.Context, ar fosite.AccessRequester, resp fos
 	case st.req.RequestedTokenType == TokenTypeIDToken:
 		close(signed)
 	case st.repID != "":
-		go func() {
+		warm.Go(func() {
 			defer close(signed)
 			tok, sig, signErr = h.deps.Strategy.GenerateAccessToken(ctx, ar)
-		}()
+		})
 	default:
 		tok, sig, signErr = h.deps.Strategy.GenerateAccessToken(ctx, ar)
 		close(signed)
@@ -84,7 +85,7 @@ func (h *Handler) issue(ctx context.Context, ar fosite.AccessRequester, resp fos
 		// both, and if either fails the tokens are revoked and the answer is an error (the trail
 		// may then show a grant that was undone, never a grant that it does not show).
 		recorded := make(chan error, 1)
-		go func() { recorded <- h.granted(ctx, st) }()
+		warm.Go(func() { recorded <- h.granted(ctx, st) })
 		err := h.storeTokens(ctx, ar, resp, s, tok, sig, now, st.refresh)
 		if aerr := <-recorded; err == nil {
 			err = aerr

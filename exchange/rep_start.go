@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/actas-dev/actas/internal/warm"
 	"github.com/actas-dev/actas/storage"
 )
 
@@ -54,10 +55,10 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Representation, 
 				// The event is recorded while the exchange goes on (its failure is logged, never
 				// fails the start); see Representation.audited.
 				audited := make(chan struct{})
-				go func() {
+				warm.Go(func() {
 					defer close(audited)
 					s.audit(ctx, EventRepresentationStarted, rec, "", "")
-				}()
+				})
 				rep.audited = audited
 			}
 			// Debug: the always-logged "audit event" line of the start says the same at info.
@@ -311,7 +312,7 @@ func repParallel(ctx context.Context, fs ...func(context.Context) error) error {
 	var wg sync.WaitGroup
 	for i, f := range fs[1:] {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs[i+1] = f(ctx) }()
+		warm.Go(func() { defer wg.Done(); errs[i+1] = f(ctx) })
 	}
 	errs[0] = fs[0](ctx)
 	wg.Wait()
