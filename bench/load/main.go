@@ -17,6 +17,13 @@
 //	go run ./bench/fleet -agents 4000 -customers 20000 -session-ttl 1s > /tmp/fleet.yaml
 //	go run ./bench/load -scenario impersonation -c 50 -d 10s -agents 4000 -end cap
 //
+// By default each client sends its next request as soon as it has an answer (a closed loop: the
+// throughput is what the server sustains, the latency includes the queueing of 50 clients at
+// once). -rate R offers R requests/s in all on a fixed schedule instead (an open loop), to see the
+// latency at a given load; a request's latency then counts from its scheduled time:
+//
+//	go run ./bench/load -scenario impersonation -c 50 -d 10s -agents 4000 -end cap -rate 1500
+//
 // Scenarios are in scenarios.go. Only loopback targets are accepted.
 package main
 
@@ -48,6 +55,7 @@ type options struct {
 	customers    int
 	agents       int
 	end          string
+	rate         float64
 }
 
 // scenario prepares shared state and returns the function one worker calls per request. The
@@ -73,6 +81,7 @@ func main() {
 	flag.IntVar(&o.customers, "customers", 2000, "impersonation: customers in the bench/fleet config")
 	flag.IntVar(&o.agents, "agents", 0, "impersonation: agents to sign in and share among the workers (default -c)")
 	flag.StringVar(&o.end, "end", "stop", "impersonation: how a representation ends: stop (after each exchange, untimed) or cap (policy.session_ttl)")
+	flag.Float64Var(&o.rate, "rate", 0, "requests per second offered by all clients together, each on a fixed schedule (0: each client sends its next request as soon as it has its answer)")
 	flag.Parse()
 	if o.agents == 0 {
 		o.agents = o.concurrency
@@ -108,10 +117,13 @@ func run(name string, o options) error {
 	if cleanup != nil {
 		defer cleanup()
 	}
-	if o.warmup > 0 {
-		drive(ctx, o.warmup, o.concurrency, o.maxRequests, do)
+	if o.rate < 0 {
+		return fmt.Errorf("-rate must not be negative")
 	}
-	res := drive(ctx, o.duration, o.concurrency, o.maxRequests, do)
+	if o.warmup > 0 {
+		drive(ctx, o.warmup, o.concurrency, o.rate, o.maxRequests, do)
+	}
+	res := drive(ctx, o.duration, o.concurrency, o.rate, o.maxRequests, do)
 	res.print(name, o)
 	return nil
 }
@@ -122,7 +134,12 @@ type result struct {
 	outcomes  map[string]int64
 }
 
-func drive(ctx context.Context, d time.Duration, conc int, maxReq int64, do request) result {
+// drive runs conc workers for d. With rate 0 (a closed loop) a worker sends its next request as
+// soon as it has the answer to the last. With a rate, worker w sends its k-th request at
+// start + (k + w/conc) * conc/rate, or at once when it is late; its latency counts from that
+// scheduled time, so a slow answer also counts the wait it causes for the requests behind it
+// (no coordinated omission).
+func drive(ctx context.Context, d time.Duration, conc int, rate float64, maxReq int64, do request) result {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var count atomic.Int64
@@ -136,11 +153,31 @@ func drive(ctx context.Context, d time.Duration, conc int, maxReq int64, do requ
 			defer wg.Done()
 			var lats []time.Duration
 			outs := map[string]int64{}
-			for ctx.Err() == nil && count.Add(1) <= maxReq {
+			var interval time.Duration
+			if rate > 0 {
+				interval = time.Duration(float64(conc) / rate * float64(time.Second))
+			}
+			due := start.Add(interval * time.Duration(w) / time.Duration(conc))
+			for k := 0; ctx.Err() == nil && count.Add(1) <= maxReq; k++ {
+				if interval > 0 {
+					if wait := time.Until(due); wait > 0 {
+						select {
+						case <-time.After(wait):
+						case <-ctx.Done():
+						}
+						if ctx.Err() != nil {
+							break
+						}
+					}
+				}
 				t0 := time.Now()
 				class, lat, err := do(ctx, w)
 				if lat == 0 {
 					lat = time.Since(t0)
+				}
+				if interval > 0 {
+					lat += t0.Sub(due) // the time this request waited behind its schedule
+					due = due.Add(interval)
 				}
 				if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
 					break // the run's end cut this request short
@@ -175,7 +212,11 @@ func (r result) print(name string, o options) {
 		return r.latencies[min(len(r.latencies)-1, int(float64(len(r.latencies))*p))]
 	}
 	ok := r.outcomes["ok"]
-	fmt.Printf("scenario=%s concurrency=%d duration=%s\n", name, o.concurrency, r.elapsed.Round(time.Millisecond))
+	offered := "closed loop"
+	if o.rate > 0 {
+		offered = fmt.Sprintf("offered %.0f/s", o.rate)
+	}
+	fmt.Printf("scenario=%s concurrency=%d %s duration=%s\n", name, o.concurrency, offered, r.elapsed.Round(time.Millisecond))
 	fmt.Printf("  ok: %d (%.0f/s)  p50=%s p90=%s p99=%s max=%s\n", ok, float64(ok)/r.elapsed.Seconds(),
 		pct(0.50).Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
 	var keys []string
