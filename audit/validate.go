@@ -133,8 +133,9 @@ type field struct {
 	max   int
 }
 
-func fields(e *Event) []field {
-	return []field{
+// fields returns an array, not a slice, so that it stays on the caller's stack.
+func fields(e *Event) [15]field {
+	return [15]field{
 		{"id", &e.ID, MaxIDLen}, {"type", &e.Type, MaxIDLen}, {"actor", &e.Actor, MaxIDLen},
 		{"target", &e.Target, MaxIDLen}, {"client", &e.Client, MaxIDLen},
 		{"representation_id", &e.RepresentationID, MaxIDLen}, {"consent_id", &e.ConsentID, MaxIDLen},
