@@ -29,7 +29,11 @@
 //
 // fosite v0.49 is built on go-jose v3 and accepts only v3 keys or raw crypto keys; this package
 // hands it raw crypto keys. Everything we publish or parse ourselves (JWKS, [Holder.VerifyJWT]) uses
-// go-jose v4 with an explicit algorithm allow-list.
+// go-jose v4 with an explicit algorithm allow-list. The signer writes the compact JWS itself
+// (the standard library's JSON and crypto: RFC 7515 §7.1, RFC 7518 §3.3–3.4, RFC 8037), because
+// going through fosite's jwt.Token and go-jose's JWT builder encoded every token's claims three
+// times with go-jose's slower JSON; every token is still parsed and verified with go-jose, and a
+// test verifies the signer's tokens with go-jose v4 for each algorithm.
 //
 // keys imports fosite's jwt package and go-jose only; it knows nothing of storage, config or the
 // rest of the provider. Key material never appears in an error or a log line.

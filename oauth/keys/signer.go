@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	jose3 "github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite/token/jwt"
 )
 
@@ -85,9 +84,8 @@ func (s *signer) Generate(_ context.Context, claims jwt.MapClaims, header jwt.Ma
 	if _, ok := hdr["typ"]; !ok {
 		hdr["typ"] = jwt.JWTHeaderTypeValue
 	}
-	tok := jwt.NewWithClaims(jose3.SignatureAlgorithm(alg), claims)
-	tok.Header = hdr
-	raw, err := tok.SignedString(e.key.Private)
+	hdr["alg"] = alg
+	raw, err := signCompact(e.key, hdr, claims)
 	if err != nil {
 		return "", "", fmt.Errorf("keys: sign with %q: %w", e.key.KID, err)
 	}
