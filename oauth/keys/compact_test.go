@@ -18,7 +18,7 @@ func TestSignCompactVerifiesWithGoJose(t *testing.T) {
 	claims := map[string]any{
 		"iss": "https://issuer.example", "sub": "u-cust<1>&", "aud": []string{"a", "b"},
 		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "jti": "j",
-		"act": map[string]any{"sub": "u-agent", "act": map[string]any{"sub": "u-boss"}},
+		"act":   map[string]any{"sub": "u-agent", "act": map[string]any{"sub": "u-boss"}},
 		"scope": "orders:read", "é": "ünïcode",
 	}
 	want, err := json.Marshal(claims)
