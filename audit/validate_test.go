@@ -129,3 +129,16 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+func TestValidateDetailKeys(t *testing.T) {
+	for k, want := range map[string]bool{
+		"a": true, "grant_id": true, "x1_2": true, strings.Repeat("a", 40): true,
+		"": false, "1a": false, "_a": false, "A": false, "aB": false, "a-b": false, "a.b": false,
+		"é": false, strings.Repeat("a", 41): false, "a b": false,
+	} {
+		err := audit.Validate(audit.Event{Type: audit.TypeConfigLoaded, Detail: map[string]string{k: "v"}})
+		if got := err == nil; got != want {
+			t.Errorf("detail key %q: Validate = %v, want valid %v", k, err, want)
+		}
+	}
+}
