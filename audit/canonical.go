@@ -80,8 +80,15 @@ func encode(e Event, withHash bool) []byte {
 		ms = append(ms, member{name: "detail"})
 	}
 	slices.SortFunc(ms, func(a, b member) int { return cmpString(a.name, b.name) })
+	size := 2
+	for _, m := range ms {
+		size += len(m.name) + len(m.value) + 6
+	}
+	for k, v := range e.Detail {
+		size += len(k) + len(v) + 6
+	}
 	var b bytes.Buffer
-	b.Grow(512)
+	b.Grow(size + size/8) // escapes are rare: one allocation for the whole encoding
 	b.WriteByte('{')
 	for i, m := range ms {
 		if i > 0 {
