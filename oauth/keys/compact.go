@@ -21,7 +21,7 @@ const es256Size = 64
 // Only the signing is done here, with the standard library; every token is still parsed and
 // verified with go-jose. go-jose's JWT builder, which fosite's jwt.Token uses, encodes the claims
 // three times (to normalise them, then to sign) with its own, slower JSON package, which cost
-// about as much as the ES256 signature itself.
+// nearly as much as the ES256 signature itself.
 func signCompact(k Key, header, claims map[string]any) (string, error) {
 	h, err := json.Marshal(header)
 	if err != nil {
