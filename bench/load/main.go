@@ -100,6 +100,9 @@ func run(name string, o options) error {
 	if err := loopbackOnly(o.url); err != nil {
 		return err
 	}
+	if o.rate < 0 {
+		return fmt.Errorf("-rate must not be negative")
+	}
 	o.duration = min(o.duration, 5*time.Minute)
 	o.concurrency = max(1, min(o.concurrency, 1000))
 	p, err := newPool(o.url, o.concurrency*2)
@@ -116,9 +119,6 @@ func run(name string, o options) error {
 	fmt.Fprintf(os.Stderr, "prepared in %s; running\n", time.Since(t0).Round(time.Millisecond))
 	if cleanup != nil {
 		defer cleanup()
-	}
-	if o.rate < 0 {
-		return fmt.Errorf("-rate must not be negative")
 	}
 	if o.warmup > 0 {
 		drive(ctx, o.warmup, o.concurrency, o.rate, o.maxRequests, do)
@@ -158,7 +158,7 @@ func drive(ctx context.Context, d time.Duration, conc int, rate float64, maxReq 
 				interval = time.Duration(float64(conc) / rate * float64(time.Second))
 			}
 			due := start.Add(interval * time.Duration(w) / time.Duration(conc))
-			for k := 0; ctx.Err() == nil && count.Add(1) <= maxReq; k++ {
+			for ctx.Err() == nil && count.Add(1) <= maxReq {
 				if interval > 0 {
 					if wait := time.Until(due); wait > 0 {
 						select {

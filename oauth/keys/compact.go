@@ -16,13 +16,15 @@ import (
 const es256Size = 64
 
 // signCompact returns the compact serialization (RFC 7515 §7.1) of a JWS whose protected header
-// is header and whose payload is the JSON of claims, signed with k.
+// is header with "alg" set to k's algorithm (header is changed) and whose payload is the JSON of
+// claims, signed with k.
 //
 // Only the signing is done here, with the standard library; every token is still parsed and
 // verified with go-jose. go-jose's JWT builder, which fosite's jwt.Token uses, encodes the claims
 // three times (to normalise them, then to sign) with its own, slower JSON package, which cost
 // nearly as much as the ES256 signature itself.
 func signCompact(k Key, header, claims map[string]any) (string, error) {
+	header[HeaderAlg] = k.Alg
 	h, err := json.Marshal(header)
 	if err != nil {
 		return "", fmt.Errorf("header: %w", err)

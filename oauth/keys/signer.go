@@ -79,13 +79,11 @@ func (s *signer) Generate(_ context.Context, claims jwt.MapClaims, header jwt.Ma
 	for k, v := range header.ToMap() {
 		hdr[k] = v
 	}
-	delete(hdr, HeaderAlg)
 	hdr["kid"] = e.key.KID
 	if _, ok := hdr["typ"]; !ok {
 		hdr["typ"] = jwt.JWTHeaderTypeValue
 	}
-	hdr["alg"] = alg
-	raw, err := signCompact(e.key, hdr, claims)
+	raw, err := signCompact(e.key, hdr, claims) // sets alg from the key
 	if err != nil {
 		return "", "", fmt.Errorf("keys: sign with %q: %w", e.key.KID, err)
 	}
