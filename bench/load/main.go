@@ -24,6 +24,12 @@
 //
 //	go run ./bench/load -scenario impersonation -c 50 -d 10s -agents 4000 -end cap -rate 1500
 //
+// The ceiling scenario drives bench/ceiling, a bare handler that is not actas, to see what the
+// machine allows at all (see that command's doc):
+//
+//	go run ./bench/ceiling -redis redis://127.0.0.1:6379/0 &
+//	go run ./bench/load -scenario ceiling -url http://127.0.0.1:8091 -c 50 -d 10s
+//
 // Scenarios are in scenarios.go. Only loopback targets are accepted.
 package main
 

@@ -14,6 +14,7 @@ import (
 var scenarios = map[string]scenario{
 	"client_credentials": clientCredentials,
 	"introspect":         introspect,
+	"ceiling":            ceiling,
 }
 
 func scenarioNames() []string {
@@ -91,6 +92,27 @@ func introspect(ctx context.Context, o options, p *pool) (request, func(), error
 			return "inactive", 0, nil
 		}
 		class, err := classify(status, a, err)
+		return class, 0, err
+	}, nil, nil
+}
+
+// ceiling drives bench/ceiling, the bare-handler yardstick (not actas): one actor token fetched
+// once, then an exchange-like request per call for one of the -customers subjects.
+func ceiling(ctx context.Context, o options, p *pool) (request, func(), error) {
+	status, tok, err := p.do(ctx, http.MethodGet, "/actor", "", nil)
+	if err != nil || status != http.StatusOK {
+		return nil, nil, fmt.Errorf("get an actor token from bench/ceiling at %s: status %d: %v", o.url, status, err)
+	}
+	counters := make([]int, o.concurrency) // each worker touches only its own
+	return func(ctx context.Context, w int) (string, time.Duration, error) {
+		counters[w]++
+		form := []byte(url.Values{"actor_token": {string(tok)},
+			"subject": {fmt.Sprintf("u-cust%04d", (w*997+counters[w])%o.customers)}}.Encode())
+		status, a, err := postForm(ctx, p, "/token", "", form)
+		class, err := classify(status, a, err)
+		if class == "ok" && strings.Count(a.AccessToken, ".") != 2 {
+			class = "no_token"
+		}
 		return class, 0, err
 	}, nil, nil
 }
