@@ -187,3 +187,22 @@ func (f *repFaultKV) SetAddGet(ctx context.Context, setKey string, ttl time.Dura
 	}
 	return f.KV.(storage.AddingReader).SetAddGet(ctx, setKey, ttl, member, getKey)
 }
+
+// WriteCreateAll fails as the separate steps would (each write as "set" or "set-add", then
+// "create-all"), before anything is written, and otherwise hands over to the wrapped store's
+// one-step write, so that the fault tests cover the path the service takes with both backends.
+func (f *repFaultKV) WriteCreateAll(ctx context.Context, ws []storage.Write, es []storage.Entry) error {
+	for _, w := range ws {
+		op := "set"
+		if w.Add {
+			op = "set-add"
+		}
+		if err := f.check(op, w.Key); err != nil {
+			return err
+		}
+	}
+	if err := f.check("create-all", es[0].Key); err != nil {
+		return err
+	}
+	return f.KV.(storage.WritingCreator).WriteCreateAll(ctx, ws, es)
+}

@@ -30,6 +30,7 @@ import (
 type Service struct {
 	o     ServiceOptions
 	kv    storage.KV
+	wc    storage.WritingCreator // o.KV's one-step write, when it has one (nil: step by step)
 	cache repCache
 	auth  atomic.Pointer[Authenticator] // set by NewService or SetAuthenticator
 
@@ -165,6 +166,7 @@ func NewService(o ServiceOptions) (*Service, error) {
 		o.Now = time.Now
 	}
 	s := &Service{o: o, kv: o.KV, sem: make(chan struct{}, o.MaxBackground)}
+	s.wc, _ = o.KV.(storage.WritingCreator)
 	s.bg, s.cancel = context.WithCancel(context.Background())
 	if o.Auth != nil {
 		s.SetAuthenticator(o.Auth)

@@ -81,8 +81,9 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Representation, 
 }
 
 // create writes the pointer and the index entries, then the lock and the session in one
-// CreateAll. On failure the pointer and index entries are removed again (best effort: alone they
-// are harmless and expire).
+// CreateAll; with a storage.WritingCreator (both backends of this module) all of it in one round
+// trip, atomically where the backend can. On failure the pointer and index entries are removed
+// again (best effort: alone they are harmless and expire).
 func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl time.Duration) error {
 	raw, err := encodeRep(rec)
 	if err != nil {
@@ -106,14 +107,22 @@ func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl tim
 			func(ctx context.Context) error { return s.kv.SetRemove(ctx, repDayKey(repDay(rec.StartedAt)), m) },
 		)
 	}
-	if err := repParallel(ctx, pre...); err != nil {
-		undo()
-		return fmt.Errorf("exchange: start representation: %w", err)
-	}
-	err = s.kv.CreateAll(ctx, []storage.Entry{
+	entries := []storage.Entry{
 		{Key: repLockKey(a), Value: []byte(rec.ID), TTL: ttl},
 		{Key: repSessionKey(a, rec.ID), Value: raw, TTL: ttl + s.o.Retention},
-	})
+	}
+	if wc := s.wc; wc != nil {
+		// The pointer, the indexes, the lock and the record in one round trip (atomically when
+		// the backend can).
+		err = wc.WriteCreateAll(ctx, []storage.Write{
+			{Key: repPointerKey(rec.ID), Value: []byte(a), TTL: keep},
+			{Key: repTargetIndexKey(t), Value: []byte(m), TTL: keep, Add: true},
+			{Key: repActorIndexKey(a), Value: []byte(m), TTL: keep, Add: true},
+			{Key: repDayKey(repDay(rec.StartedAt)), Value: []byte(m), TTL: keep, Add: true},
+		}, entries)
+	} else if err = repParallel(ctx, pre...); err == nil {
+		err = s.kv.CreateAll(ctx, entries)
+	}
 	if err != nil {
 		undo()
 		return fmt.Errorf("exchange: start representation: %w", err)

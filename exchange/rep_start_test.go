@@ -209,36 +209,45 @@ func TestRepAtomic(t *testing.T) {
 		{"fail/everything", func(string, string) bool { return true }},
 	}
 	for _, b := range repBackends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			for _, tt := range tests {
-				t.Run(tt.name, func(t *testing.T) {
-					ctx := context.Background()
-					e := newRepEnv(t, b.kv)
-					e.kv.setFail(tt.fail)
-					_, err := e.svc.Start(ctx, repStartReq("u-sam", "u-bob"))
-					if !errors.Is(err, storage.ErrUnavailable) {
-						t.Fatalf("err %v, want ErrUnavailable", err)
-					}
-					e.kv.setFail(nil)
-					if lock := e.rawKV(repLockKey("u-sam")); lock != nil {
-						t.Fatalf("a lock %q was left", lock)
-					}
-					if ok, err := e.svc.IsRepresented(ctx, "u-bob"); ok || err != nil {
-						t.Fatalf("IsRepresented %v %v", ok, err)
-					}
-					if recs, _, err := e.svc.List(ctx, RepFilter{Actor: "u-sam"}); err != nil || len(recs) != 0 {
-						t.Fatalf("list %v %v", recs, err)
-					}
-					// Nothing half-written blocks the next start.
-					rep, err := e.svc.Start(ctx, repStartReq("u-sam", "u-bob"))
-					if err != nil || rep.Joined {
-						t.Fatalf("start after the outage: %+v %v", rep, err)
-					}
-					e.checkLockInvariant("u-sam", rep.ID)
-				})
+		for _, stepwise := range []bool{false, true} {
+			name := b.name + "/one-step"
+			if stepwise {
+				name = b.name + "/stepwise" // a backend without storage.WritingCreator
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				for _, tt := range tests {
+					t.Run(tt.name, func(t *testing.T) {
+						ctx := context.Background()
+						e := newRepEnv(t, b.kv)
+						if stepwise {
+							e.svc.wc = nil
+						}
+						e.kv.setFail(tt.fail)
+						_, err := e.svc.Start(ctx, repStartReq("u-sam", "u-bob"))
+						if !errors.Is(err, storage.ErrUnavailable) {
+							t.Fatalf("err %v, want ErrUnavailable", err)
+						}
+						e.kv.setFail(nil)
+						if lock := e.rawKV(repLockKey("u-sam")); lock != nil {
+							t.Fatalf("a lock %q was left", lock)
+						}
+						if ok, err := e.svc.IsRepresented(ctx, "u-bob"); ok || err != nil {
+							t.Fatalf("IsRepresented %v %v", ok, err)
+						}
+						if recs, _, err := e.svc.List(ctx, RepFilter{Actor: "u-sam"}); err != nil || len(recs) != 0 {
+							t.Fatalf("list %v %v", recs, err)
+						}
+						// Nothing half-written blocks the next start.
+						rep, err := e.svc.Start(ctx, repStartReq("u-sam", "u-bob"))
+						if err != nil || rep.Joined {
+							t.Fatalf("start after the outage: %+v %v", rep, err)
+						}
+						e.checkLockInvariant("u-sam", rep.ID)
+					})
+				}
+			})
+		}
 	}
 }
 

@@ -67,3 +67,24 @@ type IndexedCreator interface {
 type AddingReader interface {
 	SetAddGet(ctx context.Context, setKey string, ttl time.Duration, member, getKey string) ([]byte, error)
 }
+
+// Write is one write of [WritingCreator.WriteCreateAll]: a Set of Value at Key, or with Add a
+// SetAdd of the member Value to the set at Key (the set's ttl only grows, as SetAdd does it).
+type Write struct {
+	Key   string
+	Value []byte
+	TTL   time.Duration
+	Add   bool
+}
+
+// WritingCreator is an optional KV capability: the writes, then CreateAll of entries, in one round
+// trip and atomically where the backend can (Redis: one script, unless the server is a Cluster and
+// the keys lie in several slots). The entries must share a hash tag, as for CreateAll; the writes
+// may be anywhere. The writes are never applied after the creation, so that no created key exists
+// without them. On ErrConflict an atomic backend wrote nothing and another one may have applied the
+// writes: the caller undoes them either way, as after a failed CreateAll (undoing nothing is
+// harmless). The representation service opens a session with it: its pointer and three index
+// entries, then its lock and record.
+type WritingCreator interface {
+	WriteCreateAll(ctx context.Context, writes []Write, entries []Entry) error
+}

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/actas-dev/actas/storage"
@@ -15,4 +16,34 @@ func (k *KV) CreateIndexed(ctx context.Context, indexKey string, indexTTL time.D
 		return err
 	}
 	return k.Create(ctx, key, value, ttl)
+}
+
+var _ storage.WritingCreator = (*KV)(nil)
+
+// WriteCreateAll applies the writes and creates the entries under the store's one lock: all or
+// nothing.
+func (k *KV) WriteCreateAll(ctx context.Context, writes []storage.Write, entries []storage.Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	k.sweepLocked(now)
+	for _, e := range entries {
+		if _, ok := k.getLocked(e.Key, now); ok {
+			return fmt.Errorf("memory: create %q: %w", e.Key, storage.ErrConflict)
+		}
+	}
+	for _, w := range writes {
+		if w.Add {
+			k.setAddLocked(w.Key, w.TTL, now, string(w.Value))
+		} else {
+			k.vals[w.Key] = entry{val: clone(w.Value), exp: expiry(now, w.TTL)}
+		}
+	}
+	for _, e := range entries {
+		k.vals[e.Key] = entry{val: clone(e.Value), exp: expiry(now, e.TTL)}
+	}
+	return nil
 }

@@ -195,7 +195,12 @@ func (k *KV) SetAdd(ctx context.Context, key string, ttl time.Duration, members 
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	now := k.now()
+	k.setAddLocked(key, ttl, k.now(), members...)
+	return nil
+}
+
+// setAddLocked is SetAdd's work; callers hold mu.
+func (k *KV) setAddLocked(key string, ttl time.Duration, now time.Time, members ...string) {
 	s, ok := k.sets[key]
 	if !ok || !live(s.exp, now) {
 		s = setEntry{members: map[string]struct{}{}, exp: expiry(now, ttl)}
@@ -209,7 +214,6 @@ func (k *KV) SetAdd(ctx context.Context, key string, ttl time.Duration, members 
 		s.exp = exp
 	}
 	k.sets[key] = s
-	return nil
 }
 
 func (k *KV) SetRemove(ctx context.Context, key string, members ...string) error {

@@ -16,8 +16,9 @@ var _ storage.AddingReader = (*KV)(nil)
 // setAddGetScript: KEYS set, key; ARGV member, set-ttl-ms. Adds member to the set (extending its
 // ttl, never shortening it, as SetAdd), then returns GET key (nil when missing).
 var setAddGetScript = redis.NewScript(`
-local existed = redis.call('EXISTS', KEYS[1])
-redis.call('SADD', KEYS[1], ARGV[1])
+local setkey = KEYS[1]
+local existed = redis.call('EXISTS', setkey)
+redis.call('SADD', setkey, ARGV[1])
 local ttl = tonumber(ARGV[2])
 ` + luaGrowSetTTL + `
 return redis.call('GET', KEYS[2])

@@ -60,7 +60,8 @@ return 1
 // setAddScript: ARGV ttl-ms, then the members. A new set gets the ttl; an existing one is extended
 // to the ttl but never shortened, and a set without expiry keeps none; ttl 0 removes the expiry.
 var setAddScript = redis.NewScript(`
-local existed = redis.call('EXISTS', KEYS[1])
+local setkey = KEYS[1]
+local existed = redis.call('EXISTS', setkey)
 for i = 2, #ARGV do
   redis.call('SADD', KEYS[1], ARGV[i])
 end
@@ -70,17 +71,17 @@ local ttl = tonumber(ARGV[1])
 return 1
 `)
 
-// luaGrowSetTTL is the ttl rule of every script that adds to a set at KEYS[1], given the locals
-// existed (whether the set existed before the add) and ttl (ms): a new set gets the ttl, an
-// existing one is extended to it but never shortened, and ttl 0 removes the expiry.
+// luaGrowSetTTL is the ttl rule of every script that adds to a set, given the locals setkey (the
+// set's key), existed (whether the set existed before the add) and ttl (ms): a new set gets the
+// ttl, an existing one is extended to it but never shortened, and ttl 0 removes the expiry.
 const luaGrowSetTTL = `
 if ttl <= 0 then
-  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', setkey)
 elseif existed == 0 then
-  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', setkey, ttl)
 else
-  local cur = redis.call('PTTL', KEYS[1])
-  if cur >= 0 and cur < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+  local cur = redis.call('PTTL', setkey)
+  if cur >= 0 and cur < ttl then redis.call('PEXPIRE', setkey, ttl) end
 end
 `
 

@@ -50,6 +50,7 @@ func RunKVTests(t *testing.T, newKV func(t *testing.T) storage.KV) {
 		{"concurrency", kvConcurrencyCases},
 		{"create-indexed", kvIndexedCases},
 		{"set-add-get", kvAddGetCases},
+		{"write-create-all", kvWriteCreateCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

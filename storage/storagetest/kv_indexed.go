@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -65,6 +66,60 @@ var kvAddGetCases = []kvCase{
 		kvWantMembers(t, kv, n.key("s"), "a", "b")
 		kvWantTTLAbout(t, kv, n.key("s"), 2*time.Hour)
 	}},
+}
+
+// kvWriteCreateCases check the optional WritingCreator capability (every backend of this module
+// has it). The writes' keys are untagged: on a Cluster they lie in other slots than the entries.
+var kvWriteCreateCases = []kvCase{
+	{"ok/writes-then-creates", func(t *testing.T, kv storage.KV, n kvNS) {
+		wc := kvWriteCreate(t, kv)
+		kvMust(t, wc.WriteCreateAll(t.Context(), []storage.Write{
+			{Key: n.key("ptr"), Value: []byte("p"), TTL: 3 * time.Hour},
+			{Key: n.key("idx1"), Value: []byte("m1"), TTL: time.Hour, Add: true},
+			{Key: n.key("idx2"), Value: []byte("m2"), TTL: 2 * time.Hour, Add: true},
+		}, []storage.Entry{
+			{Key: n.tagged("lock"), Value: []byte("l"), TTL: time.Minute},
+			{Key: n.tagged("rec"), Value: []byte("r"), TTL: time.Hour},
+		}))
+		kvWantValue(t, kv, n.key("ptr"), []byte("p"))
+		kvWantTTLAbout(t, kv, n.key("ptr"), 3*time.Hour)
+		kvWantMembers(t, kv, n.key("idx1"), "m1")
+		kvWantTTLAbout(t, kv, n.key("idx1"), time.Hour)
+		kvWantMembers(t, kv, n.key("idx2"), "m2")
+		kvWantTTLAbout(t, kv, n.key("idx2"), 2*time.Hour)
+		kvWantValue(t, kv, n.tagged("lock"), []byte("l"))
+		kvWantTTLAbout(t, kv, n.tagged("lock"), time.Minute)
+		kvWantValue(t, kv, n.tagged("rec"), []byte("r"))
+		kvWantTTLAbout(t, kv, n.tagged("rec"), time.Hour)
+	}},
+	{"fail/existing-entry-conflicts", func(t *testing.T, kv storage.KV, n kvNS) {
+		wc := kvWriteCreate(t, kv)
+		kvMust(t, kv.Set(t.Context(), n.tagged("rec"), []byte("old"), time.Hour))
+		err := wc.WriteCreateAll(t.Context(), []storage.Write{{Key: n.key("idx"), Value: []byte("m"), TTL: time.Hour, Add: true}},
+			[]storage.Entry{{Key: n.tagged("lock"), Value: []byte("l"), TTL: time.Hour}, {Key: n.tagged("rec"), Value: []byte("new"), TTL: time.Hour}})
+		kvWantErr(t, err, storage.ErrConflict)
+		kvWantValue(t, kv, n.tagged("rec"), []byte("old"))
+		if _, err := kv.Get(t.Context(), n.tagged("lock")); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("after a conflict the other entry exists (Get: %v): the creation is all or nothing", err)
+		}
+	}},
+	{"ok/set-ttl-only-grows", func(t *testing.T, kv storage.KV, n kvNS) {
+		wc := kvWriteCreate(t, kv)
+		kvMust(t, kv.SetAdd(t.Context(), n.key("idx"), 2*time.Hour, "a"))
+		kvMust(t, wc.WriteCreateAll(t.Context(), []storage.Write{{Key: n.key("idx"), Value: []byte("b"), TTL: time.Minute, Add: true}},
+			[]storage.Entry{{Key: n.tagged("k"), Value: []byte("v"), TTL: time.Minute}}))
+		kvWantMembers(t, kv, n.key("idx"), "a", "b")
+		kvWantTTLAbout(t, kv, n.key("idx"), 2*time.Hour)
+	}},
+}
+
+func kvWriteCreate(t *testing.T, kv storage.KV) storage.WritingCreator {
+	t.Helper()
+	wc, ok := kv.(storage.WritingCreator)
+	if !ok {
+		t.Fatalf("%T does not implement storage.WritingCreator", kv)
+	}
+	return wc
 }
 
 func kvAddGet(t *testing.T, kv storage.KV) storage.AddingReader {
