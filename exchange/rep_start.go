@@ -92,12 +92,6 @@ func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl tim
 	keep := ttl + s.o.Retention + time.Minute
 	m := repMemberOf(rec)
 	t := repTag("", rec.Target)
-	pre := []func(context.Context) error{
-		func(ctx context.Context) error { return s.kv.Set(ctx, repPointerKey(rec.ID), []byte(a), keep) },
-		func(ctx context.Context) error { return s.kv.SetAdd(ctx, repTargetIndexKey(t), keep, m) },
-		func(ctx context.Context) error { return s.kv.SetAdd(ctx, repActorIndexKey(a), keep, m) },
-		func(ctx context.Context) error { return s.kv.SetAdd(ctx, repDayKey(repDay(rec.StartedAt)), keep, m) },
-	}
 	undo := func() {
 		ctx := context.WithoutCancel(ctx)
 		_ = repParallel(ctx,
@@ -120,8 +114,16 @@ func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl tim
 			{Key: repActorIndexKey(a), Value: []byte(m), TTL: keep, Add: true},
 			{Key: repDayKey(repDay(rec.StartedAt)), Value: []byte(m), TTL: keep, Add: true},
 		}, entries)
-	} else if err = repParallel(ctx, pre...); err == nil {
-		err = s.kv.CreateAll(ctx, entries)
+	} else {
+		err = repParallel(ctx,
+			func(ctx context.Context) error { return s.kv.Set(ctx, repPointerKey(rec.ID), []byte(a), keep) },
+			func(ctx context.Context) error { return s.kv.SetAdd(ctx, repTargetIndexKey(t), keep, m) },
+			func(ctx context.Context) error { return s.kv.SetAdd(ctx, repActorIndexKey(a), keep, m) },
+			func(ctx context.Context) error { return s.kv.SetAdd(ctx, repDayKey(repDay(rec.StartedAt)), keep, m) },
+		)
+		if err == nil {
+			err = s.kv.CreateAll(ctx, entries)
+		}
 	}
 	if err != nil {
 		undo()

@@ -96,8 +96,8 @@ return 0
 
 // WriteCreateAll applies the writes and creates the entries in one script — one round trip, all
 // or nothing — unless the server is a Cluster and the keys lie in several slots: then the writes
-// go out concurrently, and CreateAll follows once they are all applied. The
-// entries must share a slot on every deployment, as for CreateAll.
+// go out concurrently, and CreateAll follows once they are all applied. The entries must share a
+// slot on every deployment, as for CreateAll.
 func (k *KV) WriteCreateAll(ctx context.Context, writes []storage.Write, entries []storage.Entry) error {
 	if len(entries) == 0 {
 		return fmt.Errorf("redis: write-create-all: no entries to create")
