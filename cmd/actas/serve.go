@@ -72,15 +72,7 @@ func tuneGC() {
 }
 
 // serve builds the application and runs both listeners until ctx ends, then drains.
-//
-// Log lines (and the dev banner, to keep their order) go out through a logging.AsyncWriter: under
-// load a replica writes a few lines per request, and a write system call per line, each waiting
-// for the others' under the handler's lock, made a line cost about three times as much
-// (BenchmarkLogLine). Returning writes out what is still waiting.
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
-	out := logging.NewAsyncWriter(stderr, 0)
-	defer out.Close()
-	stderr = out
 	log, err := logging.New(stderr, cfg.Log.Format, cfg.Log.Level)
 	if err != nil {
 		return fmt.Errorf("log: %w", err)
