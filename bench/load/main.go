@@ -15,14 +15,14 @@
 // or, to let representations end by a short cap instead of a stop after each exchange,
 //
 //	go run ./bench/fleet -agents 4000 -customers 20000 -session-ttl 1s > /tmp/fleet.yaml
-//	go run ./bench/load -scenario impersonation -c 50 -d 10s -agents 4000 -end cap
+//	go run ./bench/load -scenario impersonation -c 50 -d 10s -agents 4000 -customers 20000 -end cap
 //
 // By default each client sends its next request as soon as it has an answer (a closed loop: the
 // throughput is what the server sustains, the latency includes the queueing of 50 clients at
 // once). -rate R offers R requests/s in all on a fixed schedule instead (an open loop), to see the
 // latency at a given load; a request's latency then counts from its scheduled time:
 //
-//	go run ./bench/load -scenario impersonation -c 50 -d 10s -agents 4000 -end cap -rate 1500
+//	go run ./bench/load -scenario impersonation -c 50 -d 10s -agents 4000 -customers 20000 -end cap -rate 1500
 //
 // The ceiling scenario drives bench/ceiling, a bare handler that is not actas, to see what the
 // machine allows at all (see that command's doc):
