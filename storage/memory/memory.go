@@ -123,22 +123,7 @@ func (k *KV) Create(ctx context.Context, key string, value []byte, ttl time.Dura
 }
 
 func (k *KV) CreateAll(ctx context.Context, entries []storage.Entry) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	now := k.now()
-	k.sweepLocked(now)
-	for _, e := range entries {
-		if _, ok := k.getLocked(e.Key, now); ok {
-			return fmt.Errorf("memory: create %q: %w", e.Key, storage.ErrConflict)
-		}
-	}
-	for _, e := range entries {
-		k.vals[e.Key] = entry{val: clone(e.Value), exp: expiry(now, e.TTL)}
-	}
-	return nil
+	return k.WriteCreateAll(ctx, nil, entries)
 }
 
 func (k *KV) CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) error {

@@ -14,24 +14,6 @@ import (
 // and go-redis sends EVALSHA, falling back to EVAL when the server does not have the script cached
 // (after a restart, say). On a Cluster, all the keys of one script must be in one slot.
 
-// createAllScript: KEYS are the keys; ARGV holds value, ttl-ms pairs (ttl 0: no expiry). Returns 0
-// when everything was written, or the 1-based index of the first key that already exists, in which
-// case nothing was written.
-var createAllScript = redis.NewScript(`
-for i = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then return i end
-end
-for i = 1, #KEYS do
-  local ttl = tonumber(ARGV[2*i])
-  if ttl > 0 then
-    redis.call('SET', KEYS[i], ARGV[2*i-1], 'PX', ttl)
-  else
-    redis.call('SET', KEYS[i], ARGV[2*i-1])
-  end
-end
-return 0
-`)
-
 // casScript: ARGV old, new, ttl-ms. Returns 1 when swapped, 0 when the key is missing, -1 when
 // the value differs.
 var casScript = redis.NewScript(`
@@ -86,7 +68,8 @@ end
 `
 
 // CreateAll writes every entry only if none of the keys exists, in one script: all or nothing.
-// Otherwise it returns ErrConflict naming the first existing key.
+// Otherwise it returns ErrConflict naming the first existing key. It is WriteCreateAll without
+// writes.
 //
 // The keys must hash to one Cluster slot (share a hash tag, "{grant}:code", "{grant}:pkce"); keys
 // that do not are refused with [ErrCrossSlot] on every deployment, not only on a Cluster, so that a
@@ -95,30 +78,7 @@ func (k *KV) CreateAll(ctx context.Context, entries []storage.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	keys := make([]string, len(entries))
-	names := make([]string, len(entries))
-	args := make([]any, 0, 2*len(entries))
-	for i, e := range entries {
-		names[i] = e.Key
-		keys[i] = k.key(e.Key)
-		args = append(args, e.Value, ms(e.TTL))
-	}
-	if err := sameSlot(keys, names); err != nil {
-		return fmt.Errorf("redis: create-all: %w", err)
-	}
-	c, cancel := k.call(ctx)
-	defer cancel()
-	n, err := createAllScript.Run(c, k.on(c), keys, args...).Int()
-	if err != nil {
-		return wrap(ctx, "create-all", names[0], err)
-	}
-	if n < 0 || n > len(names) {
-		return fmt.Errorf("redis: create-all %q: unexpected script result %d", names[0], n)
-	}
-	if n > 0 {
-		return fmt.Errorf("redis: create %q: %w", names[n-1], storage.ErrConflict)
-	}
-	return nil
+	return k.WriteCreateAll(ctx, nil, entries)
 }
 
 // CompareAndSwap replaces the value only if it currently equals old, and sets the new ttl (0: no
