@@ -92,41 +92,33 @@ func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl tim
 	keep := ttl + s.o.Retention + time.Minute
 	m := repMemberOf(rec)
 	t := repTag("", rec.Target)
-	undo := func() {
-		ctx := context.WithoutCancel(ctx)
-		_ = repParallel(ctx,
-			func(ctx context.Context) error { return s.kv.Delete(ctx, repPointerKey(rec.ID)) },
-			func(ctx context.Context) error { return s.kv.SetRemove(ctx, repTargetIndexKey(t), m) },
-			func(ctx context.Context) error { return s.kv.SetRemove(ctx, repActorIndexKey(a), m) },
-			func(ctx context.Context) error { return s.kv.SetRemove(ctx, repDayKey(repDay(rec.StartedAt)), m) },
-		)
+	writes := []storage.Write{
+		{Key: repPointerKey(rec.ID), Value: []byte(a), TTL: keep},
+		{Key: repTargetIndexKey(t), Value: []byte(m), TTL: keep, Add: true},
+		{Key: repActorIndexKey(a), Value: []byte(m), TTL: keep, Add: true},
+		{Key: repDayKey(repDay(rec.StartedAt)), Value: []byte(m), TTL: keep, Add: true},
 	}
 	entries := []storage.Entry{
 		{Key: repLockKey(a), Value: []byte(rec.ID), TTL: ttl},
 		{Key: repSessionKey(a, rec.ID), Value: raw, TTL: ttl + s.o.Retention},
 	}
-	if wc := s.wc; wc != nil {
-		// The pointer, the indexes, the lock and the record in one round trip (atomically when
-		// the backend can).
-		err = wc.WriteCreateAll(ctx, []storage.Write{
-			{Key: repPointerKey(rec.ID), Value: []byte(a), TTL: keep},
-			{Key: repTargetIndexKey(t), Value: []byte(m), TTL: keep, Add: true},
-			{Key: repActorIndexKey(a), Value: []byte(m), TTL: keep, Add: true},
-			{Key: repDayKey(repDay(rec.StartedAt)), Value: []byte(m), TTL: keep, Add: true},
-		}, entries)
-	} else {
-		err = repParallel(ctx,
-			func(ctx context.Context) error { return s.kv.Set(ctx, repPointerKey(rec.ID), []byte(a), keep) },
-			func(ctx context.Context) error { return s.kv.SetAdd(ctx, repTargetIndexKey(t), keep, m) },
-			func(ctx context.Context) error { return s.kv.SetAdd(ctx, repActorIndexKey(a), keep, m) },
-			func(ctx context.Context) error { return s.kv.SetAdd(ctx, repDayKey(repDay(rec.StartedAt)), keep, m) },
-		)
-		if err == nil {
-			err = s.kv.CreateAll(ctx, entries)
-		}
+	if s.wc != nil {
+		err = s.wc.WriteCreateAll(ctx, writes, entries) // one round trip, atomically where it can
+	} else if err = storage.ApplyWrites(ctx, s.kv, writes); err == nil {
+		err = s.kv.CreateAll(ctx, entries)
 	}
 	if err != nil {
-		undo()
+		// The pointer and the index entries are this session's alone: removing them is undoing them.
+		undo := make([]func(context.Context) error, len(writes))
+		for i, w := range writes {
+			undo[i] = func(ctx context.Context) error {
+				if w.Add {
+					return s.kv.SetRemove(ctx, w.Key, string(w.Value))
+				}
+				return s.kv.Delete(ctx, w.Key)
+			}
+		}
+		_ = repParallel(context.WithoutCancel(ctx), undo...)
 		return fmt.Errorf("exchange: start representation: %w", err)
 	}
 	return nil

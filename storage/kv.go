@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 )
 
@@ -87,4 +89,23 @@ type Write struct {
 // entries, then its lock and record.
 type WritingCreator interface {
 	WriteCreateAll(ctx context.Context, writes []Write, entries []Entry) error
+}
+
+// ApplyWrites applies the writes concurrently, each with kv's Set or SetAdd, and returns their errors
+// joined: the step-by-step form of [WritingCreator.WriteCreateAll]'s writes, for a backend (or a
+// Cluster's keys) that cannot take them in one step.
+func ApplyWrites(ctx context.Context, kv KV, writes []Write) error {
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, w := range writes {
+		wg.Go(func() {
+			if w.Add {
+				errs[i] = kv.SetAdd(ctx, w.Key, w.TTL, string(w.Value))
+			} else {
+				errs[i] = kv.Set(ctx, w.Key, w.Value, w.TTL)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -2,9 +2,7 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -114,7 +112,7 @@ func (k *KV) WriteCreateAll(ctx context.Context, writes []storage.Write, entries
 		names, keys = append(names, w.Key), append(keys, k.key(w.Key))
 	}
 	if k.cluster && sameSlot(keys, names) != nil {
-		if err := k.writeAll(ctx, writes); err != nil {
+		if err := storage.ApplyWrites(ctx, k, writes); err != nil {
 			return err
 		}
 		return k.CreateAll(ctx, entries)
@@ -144,22 +142,4 @@ func (k *KV) WriteCreateAll(ctx context.Context, writes []storage.Write, entries
 		return fmt.Errorf("redis: create %q: %w", names[n-1], storage.ErrConflict)
 	}
 	return nil
-}
-
-// writeAll applies the writes concurrently (the Cluster path of WriteCreateAll) and returns their
-// errors joined.
-func (k *KV) writeAll(ctx context.Context, writes []storage.Write) error {
-	errs := make([]error, len(writes))
-	var wg sync.WaitGroup
-	for i, w := range writes {
-		wg.Go(func() {
-			if w.Add {
-				errs[i] = k.SetAdd(ctx, w.Key, w.TTL, string(w.Value))
-			} else {
-				errs[i] = k.Set(ctx, w.Key, w.Value, w.TTL)
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
