@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -130,12 +131,13 @@ func TestGroupCommit(t *testing.T) {
 }
 
 // TestGroupCommitCanceledWhileQueued: an event whose caller gives up while it waits in the queue
-// is never written.
+// is never written; it is logged at WARN as abandoned and counted apart from lost events (the
+// store did not fail: an alert on lost events must not fire when clients go away).
 func TestGroupCommitCanceledWhileQueued(t *testing.T) {
 	t.Parallel()
 	gate := make(chan struct{})
 	s := &gatedStreams{Streams: memory.New(), gate: gate, entered: make(chan struct{}, 1)}
-	tr := quietTrail(t, s, nil)
+	tr, logs := newTrail(t, s, nil)
 	first := make(chan error, 1)
 	go func() { first <- tr.Record(t.Context(), grant(1)) }()
 	<-s.entered // the first commit is in the store; the next event has to queue
@@ -145,6 +147,14 @@ func TestGroupCommitCanceledWhileQueued(t *testing.T) {
 	cancel()
 	if err := <-second; !errors.Is(err, context.Canceled) {
 		t.Fatalf("queued record with a canceled context: err = %v", err)
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"audit event abandoned"`) ||
+		strings.Contains(logs.String(), "audit event not stored") {
+		t.Fatalf("log:\n%s", logs)
+	}
+	if a, l := counter(t, tr, "actas_audit_events_abandoned_total", audit.TypeExchangeGranted),
+		counter(t, tr, "actas_audit_events_lost_total", audit.TypeExchangeGranted); a != 1 || l != 0 {
+		t.Fatalf("abandoned = %v, lost = %v; want 1, 0", a, l)
 	}
 	close(gate)
 	if err := <-first; err != nil {

@@ -7,6 +7,8 @@ import "github.com/prometheus/client_golang/prometheus"
 //	actas_audit_events_recorded_total{type}   counter: events durably stored
 //	actas_audit_events_lost_total{type}       counter: events refused or not stored (type "unknown"
 //	                                          for a type outside the catalogue)
+//	actas_audit_events_abandoned_total{type}  counter: events whose caller gave up (its context
+//	                                          ended: a client that went away) before they were stored
 //	actas_audit_append_conflicts_total        counter: compare-and-set retries (other replicas
 //	                                          appended first)
 //	actas_audit_append_duration_seconds       histogram: time to store one event, retries included
@@ -15,6 +17,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	recorded      *prometheus.CounterVec
 	lost          *prometheus.CounterVec
+	abandoned     *prometheus.CounterVec
 	conflicts     prometheus.Counter
 	appendSeconds prometheus.Histogram
 }
@@ -28,6 +31,10 @@ func newMetrics() metrics {
 		lost: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "actas_audit_events_lost_total",
 			Help: "Audit events that were refused or could not be stored, by type.",
+		}, []string{"type"}),
+		abandoned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "actas_audit_events_abandoned_total",
+			Help: "Audit events not stored because their caller gave up first (a client that went away), by type.",
 		}, []string{"type"}),
 		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "actas_audit_append_conflicts_total",
@@ -44,5 +51,5 @@ func newMetrics() metrics {
 // Collectors returns the trail's Prometheus collectors, for cmd to register on the server's
 // registry (or pass Options.Registerer instead).
 func (t *Trail) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{t.m.recorded, t.m.lost, t.m.conflicts, t.m.appendSeconds}
+	return []prometheus.Collector{t.m.recorded, t.m.lost, t.m.abandoned, t.m.conflicts, t.m.appendSeconds}
 }

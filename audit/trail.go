@@ -169,7 +169,9 @@ func (t *Trail) RecordBestEffort(ctx context.Context, e Event) {
 //     still have happened: the trail may then hold the record of a grant the caller undid, never
 //     the reverse.
 //   - Either way one log line is written: level INFO "audit event" when stored, ERROR "audit event
-//     not stored" otherwise, with the event's fields (no field ever holds a credential).
+//     not stored" otherwise, with the event's fields (no field ever holds a credential) — or WARN
+//     "audit event abandoned" when the append ended with the caller's own context (a client that
+//     went away; counted apart from lost events, since the store did not fail).
 func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
 	if e.ID == "" {
 		e.ID = newID()
@@ -196,7 +198,11 @@ func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
 	pos, err := t.append(ctx, &e)
 	t.m.appendSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		t.lost(ctx, e, err)
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+			t.abandoned(ctx, e, err)
+		} else {
+			t.lost(ctx, e, err)
+		}
 		return Event{}, err
 	}
 	t.m.recorded.WithLabelValues(e.Type).Inc()
@@ -343,6 +349,14 @@ func (t *Trail) lost(ctx context.Context, e Event, err error) {
 		attrs = []slog.Attr{slog.String("event_type", typ)}
 	}
 	t.log.LogAttrs(ctx, slog.LevelError, "audit event not stored", append(attrs, slog.String("err", err.Error()))...)
+}
+
+// abandoned logs an event whose caller's context ended before the append finished (the store may
+// still have taken it, see Append) and counts it apart from lost events.
+func (t *Trail) abandoned(ctx context.Context, e Event, err error) {
+	typ := e.Type // Validate passed: a catalogue type
+	t.m.abandoned.WithLabelValues(typ).Inc()
+	t.log.LogAttrs(ctx, slog.LevelWarn, "audit event abandoned", append(t.logAttrs(ctx, e), slog.String("err", err.Error()))...)
 }
 
 // maybeTrim applies retention by age at most once per trimEvery; failures are logged.
