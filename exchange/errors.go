@@ -35,6 +35,10 @@ const (
 	CodeRepresentationsUnavailable = "representations_unavailable"
 	// CodeRepresentationEnded: the subject token belongs to a representation that has ended.
 	CodeRepresentationEnded = "representation_ended"
+	// CodeRequestCanceled: the client went away (its request's context ended) before the exchange
+	// finished; whatever was written for it was undone. Seen in the audit trail only: nobody reads
+	// the answer.
+	CodeRequestCanceled = "request_canceled"
 )
 
 // Denial is a refusal with a stable machine-readable reason code. It is the cause wrapped by the

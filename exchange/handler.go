@@ -318,12 +318,19 @@ func (h *Handler) refused(ctx context.Context, st *state, err error) {
 	if st.ev.ReasonCode == CodeHandoffReplayed {
 		st.ev.Type = EventHandoffReplayRefused
 	}
+	// A failure while the client was gone is the client's doing (a storage call or the grant's
+	// audit append ended with its context): say so, and do not log it as a server error.
+	serverSide := st.ev.Error == "server_error" || st.ev.Error == "temporarily_unavailable"
+	gone := serverSide && ctx.Err() != nil && st.ev.ReasonCode == ""
+	if gone {
+		st.ev.ReasonCode = CodeRequestCanceled
+	}
 	st.rep.waitAudited()
 	if aerr := h.o.Audit.Record(context.WithoutCancel(ctx), st.ev); aerr != nil {
 		h.o.Logger.ErrorContext(ctx, "exchange: audit of a refusal failed", "err", aerr)
 	}
 	level := h.o.Logger.InfoContext
-	if st.ev.Error == "server_error" || st.ev.Error == "temporarily_unavailable" {
+	if serverSide && !gone {
 		level = h.o.Logger.ErrorContext
 	}
 	level(ctx, "token exchange refused", "form", st.ev.Form, "client_id", st.ev.ClientID,

@@ -77,6 +77,8 @@ type repEnv struct {
 	opts   ServiceOptions
 	// base is the raw backend, for building a second service ("process") over it.
 	base storage.KV
+	// reqCtx is the context of the exchanges impersonate sends.
+	reqCtx context.Context
 }
 
 type repOpt func(*repEnv)
@@ -106,7 +108,7 @@ func repClockFor(backend string) repOpt {
 
 func newRepEnv(t testing.TB, newKV func(testing.TB) storage.KV, opts ...repOpt) *repEnv {
 	t.Helper()
-	e := &repEnv{t: t, clock: &repClock{}, audit: &repAudit{}, logins: &repLogins{}}
+	e := &repEnv{t: t, clock: &repClock{}, audit: &repAudit{}, logins: &repLogins{}, reqCtx: context.Background()}
 	e.opts = ServiceOptions{Issuer: repIssuer, LogoutSigner: repKeys().Signer(keys.RS256),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Audit: e.audit, LoginSessions: e.logins,
 		BackchannelBackoff: 5 * time.Millisecond, BackchannelTimeout: 2 * time.Second, Resweep: 20 * time.Millisecond}
@@ -250,11 +252,17 @@ func (a repAnswer) str(k string) string { s, _ := a.body[k].(string); return s }
 // do serves one request in process.
 func (e *repEnv) do(method, path, bearer string, form url.Values, basic ...string) repAnswer {
 	e.t.Helper()
+	return e.doCtx(context.Background(), method, path, bearer, form, basic...)
+}
+
+// doCtx is do with the request's context (a client that goes away cancels it).
+func (e *repEnv) doCtx(ctx context.Context, method, path, bearer string, form url.Values, basic ...string) repAnswer {
+	e.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req := httptest.NewRequest(method, path, body)
+	req := httptest.NewRequestWithContext(ctx, method, path, body)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -284,7 +292,7 @@ func (e *repEnv) impersonate(actorToken, target string, extra ...string) repAnsw
 	for i := 0; i+1 < len(extra); i += 2 {
 		f.Set(extra[i], extra[i+1])
 	}
-	return e.do(http.MethodPost, "/oauth2/token", "", f, "console", repConsoleSecret)
+	return e.doCtx(e.reqCtx, http.MethodPost, "/oauth2/token", "", f, "console", repConsoleSecret)
 }
 
 // mustImpersonate impersonates and returns the answer and the representation id (sid).

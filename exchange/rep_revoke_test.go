@@ -205,3 +205,43 @@ func TestRepAbortOnFailedIssue(t *testing.T) {
 		})
 	}
 }
+
+// TestRepClientGoneMidExchange: when the client goes away while the exchange stores its tokens
+// (the storage call ends with the request's context), everything is undone as for an outage, but
+// the failure is the client's: the answer is 499 (not a 5xx, not counted as a storage error) and
+// the trail's denial says request_canceled.
+func TestRepClientGoneMidExchange(t *testing.T) {
+	t.Parallel()
+	for _, b := range repBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newRepEnv(t, b.kv)
+			agent := e.agent("u-sam")
+			ctx, cancel := context.WithCancel(context.Background())
+			e.reqCtx = ctx
+			e.kv.setFail(func(op, key string) bool {
+				if op == "create" && strings.HasPrefix(key, "tok:access:") {
+					cancel() // the client hangs up while the token is being stored
+					return true
+				}
+				return false
+			})
+			a := e.impersonate(agent, "u-bob")
+			e.kv.setFail(nil)
+			e.reqCtx = context.Background()
+			if a.status != oauth.StatusClientClosedRequest || a.str("access_token") != "" {
+				t.Fatalf("answer %d %v, want 499 without a token", a.status, a.body)
+			}
+			denied := e.audit.ofType(EventDenied)
+			if len(denied) != 1 || denied[0].ReasonCode != CodeRequestCanceled || denied[0].RepresentationID == "" {
+				t.Fatalf("denials %+v, want one request_canceled naming the aborted session", denied)
+			}
+			if rec, err := e.svc.Get(context.Background(), denied[0].RepresentationID); err != nil || rec.EndReason != EndAborted {
+				t.Fatalf("session %+v %v, want aborted", rec, err)
+			}
+			if _, sid := e.mustImpersonate(agent, "u-alice"); sid == "" {
+				t.Fatal("locked out")
+			}
+		})
+	}
+}

@@ -173,6 +173,9 @@ const (
 // a missing code_verifier (RFC 7636 §4.5) and a code_verifier for a request that had no
 // code_challenge (RFC 9700 §4.8; refused).
 func (p *Provider) writeTokenError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
+	if p.clientGone(w, r, "token", err) {
+		return
+	}
 	if unavailable(err) {
 		p.writeUnavailable(w, r, "token", err)
 		return
