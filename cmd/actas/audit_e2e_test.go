@@ -7,12 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/actas-dev/actas/audit"
+	"github.com/actas-dev/actas/config"
+	"github.com/actas-dev/actas/internal/logging"
 	redisstore "github.com/actas-dev/actas/storage/redis"
 	"github.com/actas-dev/actas/storage/redistest"
 )
@@ -152,4 +155,49 @@ func TestAuditCLI(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
 	})
+}
+
+// TestAuditLogSinkAtWarn: the log is one of the audit trail's two sinks and always on, so its INFO
+// "audit event" lines are written even at log.level warn, while other INFO lines are not.
+func TestAuditLogSinkAtWarn(t *testing.T) {
+	cfg := config.Dev()
+	cfg.Storage.Backend = config.BackendMemory
+	var buf lockedBuffer
+	log, err := logging.New(&buf, "json", "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		t.Fatalf("newApp: %v", err)
+	}
+	defer a.Close()
+	log.Info("an ordinary info line")
+	out := buf.String()
+	if !strings.Contains(out, `"level":"INFO","msg":"audit event"`) || !strings.Contains(out, `"event_type":"config.loaded"`) {
+		t.Fatalf("no audit event line at log.level warn:\n%s", out)
+	}
+	if strings.Contains(out, "an ordinary info line") {
+		t.Fatalf("log.level warn let an ordinary info line through:\n%s", out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the server's concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

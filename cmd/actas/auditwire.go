@@ -27,7 +27,9 @@ func newTrail(cfg *config.Config, kv storage.KV, log *slog.Logger, m *httpx.Metr
 		return nil, fmt.Errorf("audit: the %s storage backend has no streams", cfg.Storage.Backend)
 	}
 	o := auditOptions(cfg)
-	o.Store, o.Logger, o.RequestID, o.Registerer = streams, log, logging.RequestID, m.Registry()
+	// The log is one of the trail's two sinks, always on: its INFO lines are written even when
+	// log.level is warn or error (docs/audit.md).
+	o.Store, o.Logger, o.RequestID, o.Registerer = streams, logging.Floor(log, slog.LevelInfo), logging.RequestID, m.Registry()
 	t, err := audit.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)

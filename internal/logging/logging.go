@@ -139,3 +139,31 @@ func hasAttr(r slog.Record, key string) bool {
 	})
 	return found
 }
+
+// Floor returns a logger that writes l's records and, whatever level l's handler is set to, every
+// record at level or above: the audit trail logs through Floor(log, slog.LevelInfo), since its
+// log sink is always on (docs/audit.md) even when log.level is warn or error. Lines go to the same
+// handler (same writer, format, redaction and request id).
+func Floor(l *slog.Logger, level slog.Level) *slog.Logger {
+	return slog.New(floorHandler{inner: l.Handler(), level: level})
+}
+
+type floorHandler struct {
+	inner slog.Handler
+	level slog.Level
+}
+
+func (h floorHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level || h.inner.Enabled(ctx, l)
+}
+
+// Handle passes r on: slog's built-in handlers check the level only in Enabled.
+func (h floorHandler) Handle(ctx context.Context, r slog.Record) error { return h.inner.Handle(ctx, r) }
+
+func (h floorHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return floorHandler{inner: h.inner.WithAttrs(as), level: h.level}
+}
+
+func (h floorHandler) WithGroup(name string) slog.Handler {
+	return floorHandler{inner: h.inner.WithGroup(name), level: h.level}
+}

@@ -138,3 +138,26 @@ func TestHandlerEnabledFollowsInner(t *testing.T) {
 		t.Fatal("error disabled at warn")
 	}
 }
+
+// TestFloor: a floored logger writes records at the floor even when the handler's level is higher,
+// through the same handler (request id and redaction kept), and still drops what is below both.
+func TestFloor(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(&buf, "json", "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := WithRequestID(context.Background(), "r-1")
+	log.InfoContext(ctx, "plain info")
+	f := Floor(log, slog.LevelInfo).With("component", "audit")
+	f.InfoContext(ctx, "audit event", "client_secret", "s3cr3t")
+	f.DebugContext(ctx, "floored debug")
+	out := buf.String()
+	switch {
+	case strings.Contains(out, "plain info"), strings.Contains(out, "floored debug"):
+		t.Fatalf("a record below both levels was written:\n%s", out)
+	case !strings.Contains(out, `"msg":"audit event"`), !strings.Contains(out, `"request_id":"r-1"`),
+		!strings.Contains(out, `"component":"audit"`), strings.Contains(out, "s3cr3t"):
+		t.Fatalf("the floored info record is missing or lost the handler's treatment:\n%s", out)
+	}
+}
