@@ -39,7 +39,7 @@ func (p *Provider) clientGone(w http.ResponseWriter, r *http.Request, op string,
 		return false
 	}
 	p.log.InfoContext(r.Context(), "request canceled by the client", "op", op, "err", err)
-	writeJSONError(w, StatusClientClosedRequest, "invalid_request", "The client closed the request before the answer; nothing was issued.")
+	writeJSONError(w, StatusClientClosedRequest, "invalid_request", "The client closed the request before it was answered.")
 	return true
 }
 
