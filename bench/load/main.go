@@ -24,6 +24,11 @@
 //
 //	go run ./bench/load -scenario impersonation -c 50 -d 10s -agents 4000 -customers 20000 -end cap -rate 1500
 //
+// The CPU time each request costs, from the processes' own accounting over the measured run, is
+// reported for the load generator and for the processes named with -cpu:
+//
+//	go run ./bench/load -scenario impersonation ... -cpu server=$(pgrep -nf 'actas serve'),redis=$(pgrep -n redis-server)
+//
 // The ceiling scenario drives bench/ceiling, a bare handler that is not actas, to see what the
 // machine allows at all (see that command's doc):
 //
@@ -62,6 +67,7 @@ type options struct {
 	agents       int
 	end          string
 	rate         float64
+	cpu          []cpuProc
 }
 
 // scenario prepares shared state and returns the function one worker calls per request. The
@@ -88,7 +94,13 @@ func main() {
 	flag.IntVar(&o.agents, "agents", 0, "impersonation: agents to sign in and share among the workers (default -c)")
 	flag.StringVar(&o.end, "end", "stop", "impersonation: how a representation ends: stop (after each exchange, untimed) or cap (policy.session_ttl)")
 	flag.Float64Var(&o.rate, "rate", 0, "requests per second offered by all clients together, each on a fixed schedule (0: each client sends its next request as soon as it has its answer)")
+	cpu := flag.String("cpu", "", "also report the CPU time per successful request of these processes over the measured run (Linux /proc): name=pid,... e.g. server=$(pgrep -nf 'actas serve'),redis=$(pgrep -n redis-server); the load generator's own is always reported")
 	flag.Parse()
+	var err error
+	if o.cpu, err = parseCPUProcs(*cpu); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(2)
+	}
 	if o.agents == 0 {
 		o.agents = o.concurrency
 	}
@@ -129,8 +141,10 @@ func run(name string, o options) error {
 	if o.warmup > 0 {
 		drive(ctx, o.warmup, o.concurrency, o.rate, o.maxRequests, do)
 	}
+	cpu := startCPU(o.cpu)
 	res := drive(ctx, o.duration, o.concurrency, o.rate, o.maxRequests, do)
 	res.print(name, o)
+	fmt.Printf("  cpu per ok request: %s\n", cpu.report(res.outcomes["ok"]))
 	return nil
 }
 
