@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/actas-dev/actas/internal/warm"
@@ -109,16 +107,7 @@ func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl tim
 	}
 	if err != nil {
 		// The pointer and the index entries are this session's alone: removing them is undoing them.
-		undo := make([]func(context.Context) error, len(writes))
-		for i, w := range writes {
-			undo[i] = func(ctx context.Context) error {
-				if w.Add {
-					return s.kv.SetRemove(ctx, w.Key, string(w.Value))
-				}
-				return s.kv.Delete(ctx, w.Key)
-			}
-		}
-		_ = repParallel(context.WithoutCancel(ctx), undo...)
+		_ = storage.UndoWrites(context.WithoutCancel(ctx), s.kv, writes)
 		return fmt.Errorf("exchange: start representation: %w", err)
 	}
 	return nil
@@ -307,17 +296,4 @@ func (s *Service) RecordClient(ctx context.Context, repID, clientID string) erro
 		return fmt.Errorf("%w: unknown session", ErrRepresentationEnded)
 	}
 	return err
-}
-
-// repParallel runs fs concurrently and returns their errors joined.
-func repParallel(ctx context.Context, fs ...func(context.Context) error) error {
-	errs := make([]error, len(fs))
-	var wg sync.WaitGroup
-	for i, f := range fs[1:] {
-		wg.Add(1)
-		warm.Go(func() { defer wg.Done(); errs[i+1] = f(ctx) })
-	}
-	errs[0] = fs[0](ctx)
-	wg.Wait()
-	return errors.Join(slices.DeleteFunc(errs, func(e error) bool { return e == nil })...)
 }

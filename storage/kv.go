@@ -95,16 +95,32 @@ type WritingCreator interface {
 // joined: the step-by-step form of [WritingCreator.WriteCreateAll]'s writes, for a backend (or a
 // Cluster's keys) that cannot take them in one step.
 func ApplyWrites(ctx context.Context, kv KV, writes []Write) error {
+	return eachWrite(writes, func(w Write) error {
+		if w.Add {
+			return kv.SetAdd(ctx, w.Key, w.TTL, string(w.Value))
+		}
+		return kv.Set(ctx, w.Key, w.Value, w.TTL)
+	})
+}
+
+// UndoWrites undoes writes whose keys belong to the caller alone, concurrently: a Set is deleted, a
+// SetAdd's member removed again. It returns the errors joined (undoing what was never applied is
+// harmless).
+func UndoWrites(ctx context.Context, kv KV, writes []Write) error {
+	return eachWrite(writes, func(w Write) error {
+		if w.Add {
+			return kv.SetRemove(ctx, w.Key, string(w.Value))
+		}
+		return kv.Delete(ctx, w.Key)
+	})
+}
+
+// eachWrite runs f for every write concurrently and joins the errors.
+func eachWrite(writes []Write, f func(Write) error) error {
 	errs := make([]error, len(writes))
 	var wg sync.WaitGroup
 	for i, w := range writes {
-		wg.Go(func() {
-			if w.Add {
-				errs[i] = kv.SetAdd(ctx, w.Key, w.TTL, string(w.Value))
-			} else {
-				errs[i] = kv.Set(ctx, w.Key, w.Value, w.TTL)
-			}
-		})
+		wg.Go(func() { errs[i] = f(w) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)

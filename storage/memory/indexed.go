@@ -39,11 +39,11 @@ func (k *KV) WriteCreateAll(ctx context.Context, writes []storage.Write, entries
 		if w.Add {
 			k.setAddLocked(w.Key, w.TTL, now, string(w.Value))
 		} else {
-			k.vals[w.Key] = entry{val: clone(w.Value), exp: expiry(now, w.TTL)}
+			k.setLocked(w.Key, w.Value, w.TTL, now)
 		}
 	}
 	for _, e := range entries {
-		k.vals[e.Key] = entry{val: clone(e.Value), exp: expiry(now, e.TTL)}
+		k.setLocked(e.Key, e.Value, e.TTL, now)
 	}
 	return nil
 }

@@ -114,8 +114,13 @@ func (k *KV) Set(ctx context.Context, key string, value []byte, ttl time.Duratio
 	defer k.mu.Unlock()
 	now := k.now()
 	k.sweepLocked(now)
-	k.vals[key] = entry{val: clone(value), exp: expiry(now, ttl)}
+	k.setLocked(key, value, ttl, now)
 	return nil
+}
+
+// setLocked is Set's work; callers hold mu.
+func (k *KV) setLocked(key string, value []byte, ttl time.Duration, now time.Time) {
+	k.vals[key] = entry{val: clone(value), exp: expiry(now, ttl)}
 }
 
 func (k *KV) Create(ctx context.Context, key string, value []byte, ttl time.Duration) error {

@@ -62,6 +62,13 @@ var _ storage.WritingCreator = (*KV)(nil)
 // 1-based index of the first entry key that exists (nothing written), or 0 once the writes are
 // applied and the entries set.
 var writeCreateAllScript = redis.NewScript(`
+local function put(key, value, ttl)
+  if ttl > 0 then
+    redis.call('SET', key, value, 'PX', ttl)
+  else
+    redis.call('SET', key, value)
+  end
+end
 local n = tonumber(ARGV[1])
 for i = 1, n do
   if redis.call('EXISTS', KEYS[i]) == 1 then return i end
@@ -74,20 +81,13 @@ for i = n + 1, #KEYS do
     local existed = redis.call('EXISTS', setkey)
     redis.call('SADD', setkey, ARGV[a + 1])
 ` + luaGrowSetTTL + `
-  elseif ttl > 0 then
-    redis.call('SET', KEYS[i], ARGV[a + 1], 'PX', ttl)
   else
-    redis.call('SET', KEYS[i], ARGV[a + 1])
+    put(KEYS[i], ARGV[a + 1], ttl)
   end
   a = a + 3
 end
 for i = 1, n do
-  local ttl = tonumber(ARGV[2 * i + 1])
-  if ttl > 0 then
-    redis.call('SET', KEYS[i], ARGV[2 * i], 'PX', ttl)
-  else
-    redis.call('SET', KEYS[i], ARGV[2 * i])
-  end
+  put(KEYS[i], ARGV[2 * i], tonumber(ARGV[2 * i + 1]))
 end
 return 0
 `)

@@ -45,7 +45,7 @@ var setAddScript = redis.NewScript(`
 local setkey = KEYS[1]
 local existed = redis.call('EXISTS', setkey)
 for i = 2, #ARGV do
-  redis.call('SADD', KEYS[1], ARGV[i])
+  redis.call('SADD', setkey, ARGV[i])
 end
 if existed == 0 and #ARGV < 2 then return 0 end
 local ttl = tonumber(ARGV[1])
