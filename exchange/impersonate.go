@@ -87,7 +87,8 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 		Reason: req.Reason, Ticket: req.Ticket, ConsentID: consent.ID,
 		TTL:    consentSessionTTL(d.Obligations.SessionTTL, consent, st.now),
 		Scopes: scopes, Audiences: in.Audiences, BreakGlass: d.Obligations.BreakGlass, RequestID: st.ev.RequestID,
-		AuditLater: true, // waited for before the request records its grant, denial or abort
+		GrantID:    ar.GetID(), // recorded with the session: the grant needs no RecordGrant then
+		AuditLater: true,       // waited for before the request records its grant, denial or abort
 	})
 	if err != nil {
 		h.releaseConsent(ctx, consent, "")

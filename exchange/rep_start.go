@@ -43,10 +43,10 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Representation, 
 			Scopes: req.Scopes, Audiences: req.Audiences, BreakGlass: req.BreakGlass, RequestID: req.RequestID,
 			StartedAt: now.Truncate(time.Millisecond), ExpiresAt: now.Truncate(time.Millisecond).Add(ttl),
 		}
-		err := s.create(ctx, a, rec, ttl)
+		err := s.create(ctx, a, rec, ttl, req.GrantID)
 		if err == nil {
 			s.cache.put(rec.ID, repRef{tag: a, expires: rec.ExpiresAt})
-			rep := Representation{ID: rec.ID, StartedAt: rec.StartedAt, ExpiresAt: rec.ExpiresAt}
+			rep := Representation{ID: rec.ID, StartedAt: rec.StartedAt, ExpiresAt: rec.ExpiresAt, GrantRecorded: req.GrantID != ""}
 			if !req.AuditLater || (s.o.SingleSession && s.o.LoginSessions != nil) {
 				s.audit(ctx, EventRepresentationStarted, rec, "", "") // before singleSession's own events
 			} else {
@@ -78,11 +78,12 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Representation, 
 	return Representation{}, fmt.Errorf("exchange: representation: the actor's lock kept changing: %w", storage.ErrConflict)
 }
 
-// create writes the pointer and the index entries, then the lock and the session in one
-// CreateAll; with a storage.WritingCreator (both backends of this module) all of it in one round
-// trip, atomically where the backend can. On failure the pointer and index entries are removed
+// create writes the pointer and the index entries (and grantID, when set, into the session's
+// grants, as RecordGrant would), then the lock and the session in one CreateAll; with a
+// storage.WritingCreator (both backends of this module) all of it in one round trip, atomically
+// where the backend can. On failure the pointer, the index entries and the grant are removed
 // again (best effort: alone they are harmless and expire).
-func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl time.Duration) error {
+func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl time.Duration, grantID string) error {
 	raw, err := encodeRep(rec)
 	if err != nil {
 		return err
@@ -95,6 +96,9 @@ func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl tim
 		{Key: repTargetIndexKey(t), Value: []byte(m), TTL: keep, Add: true},
 		{Key: repActorIndexKey(a), Value: []byte(m), TTL: keep, Add: true},
 		{Key: repDayKey(repDay(rec.StartedAt)), Value: []byte(m), TTL: keep, Add: true},
+	}
+	if grantID != "" {
+		writes = append(writes, storage.Write{Key: repGrantsKey(a, rec.ID), Value: []byte(grantID), TTL: ttl + grantsMargin, Add: true})
 	}
 	entries := []storage.Entry{
 		{Key: repLockKey(a), Value: []byte(rec.ID), TTL: ttl},

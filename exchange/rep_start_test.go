@@ -3,6 +3,8 @@ package exchange
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +205,7 @@ func TestRepAtomic(t *testing.T) {
 		{"fail/pointer", func(op, key string) bool { return op == "set" && strings.HasPrefix(key, "repid:") }},
 		{"fail/target-index", func(op, key string) bool { return op == "set-add" && strings.HasPrefix(key, "rep-target:") }},
 		{"fail/day-index", func(op, key string) bool { return op == "set-add" && strings.HasPrefix(key, "rep-day:") }},
+		{"fail/grants", func(op, key string) bool { return op == "set-add" && strings.Contains(key, "}:g:") }},
 		{"fail/create-all-and-cleanup", func(op, _ string) bool {
 			return op == "create-all" || op == "delete" || op == "set-remove"
 		}},
@@ -224,7 +227,9 @@ func TestRepAtomic(t *testing.T) {
 							e.svc.wc = nil
 						}
 						e.kv.setFail(tt.fail)
-						_, err := e.svc.Start(ctx, repStartReq("u-sam", "u-bob"))
+						req := repStartReq("u-sam", "u-bob")
+						req.GrantID = "req-1" // recorded with the session
+						_, err := e.svc.Start(ctx, req)
 						if !errors.Is(err, storage.ErrUnavailable) {
 							t.Fatalf("err %v, want ErrUnavailable", err)
 						}
@@ -245,6 +250,48 @@ func TestRepAtomic(t *testing.T) {
 						}
 						e.checkLockInvariant("u-sam", rep.ID)
 					})
+				}
+			})
+		}
+	}
+}
+
+// TestRepStartRecordsGrant: a start that opens a session records StartRequest.GrantID with it
+// (on a backend with and without storage.WritingCreator); a join does not, and leaves the grant
+// to RecordGrant.
+func TestRepStartRecordsGrant(t *testing.T) {
+	t.Parallel()
+	for _, b := range repBackends {
+		for _, stepwise := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/stepwise=%v", b.name, stepwise), func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				e := newRepEnv(t, b.kv)
+				if stepwise {
+					e.svc.wc = nil
+				}
+				req := repStartReq("u-sam", "u-bob")
+				req.GrantID = "req-1"
+				rep, err := e.svc.Start(ctx, req)
+				if err != nil || rep.Joined || !rep.GrantRecorded {
+					t.Fatalf("start: %+v %v", rep, err)
+				}
+				req.GrantID = "req-2"
+				joined, err := e.svc.Start(ctx, req)
+				if err != nil || !joined.Joined || joined.GrantRecorded {
+					t.Fatalf("join: %+v %v", joined, err)
+				}
+				got, err := e.base.SetMembers(ctx, repGrantsKey("u-sam", rep.ID))
+				if err != nil || !slices.Equal(got, []string{"req-1"}) {
+					t.Fatalf("grants after start and join: %v %v, want [req-1]", got, err)
+				}
+				// Without a grant id nothing is recorded.
+				rep2, err := e.svc.Start(ctx, repStartReq("u-sky", "u-carol"))
+				if err != nil || rep2.GrantRecorded {
+					t.Fatalf("start without a grant id: %+v %v", rep2, err)
+				}
+				if got, _ := e.base.SetMembers(ctx, repGrantsKey("u-sky", rep2.ID)); len(got) != 0 {
+					t.Fatalf("grants of a start without a grant id: %v", got)
 				}
 			})
 		}

@@ -62,6 +62,11 @@ type StartRequest struct {
 	BreakGlass bool
 	// RequestID is the HTTP request id of the exchange, for correlation with logs and audit.
 	RequestID string
+	// GrantID, when set, is the fosite request id of the grant the exchange is about to issue: a
+	// start that opens a new session records it with the session, in the same write, as
+	// RecordGrant would (Representation.GrantRecorded), saving the exchange a round trip. A join
+	// does not record it (the caller calls RecordGrant).
+	GrantID string
 	// AuditLater lets Start return before the start's audit event is recorded; the caller must
 	// then wait for it (Representation.audited) before it records any other event of the
 	// session. The exchange sets it, so that the event is stored while the token is made.
@@ -78,6 +83,9 @@ type Representation struct {
 	// Joined reports that the actor's active session for the same target was joined rather than
 	// a new one opened.
 	Joined bool
+	// GrantRecorded reports that StartRequest.GrantID was recorded with the new session; the
+	// grant then needs no RecordGrant.
+	GrantRecorded bool
 	// audited, when not nil, is closed once the start's audit event is recorded (or has failed):
 	// [Service.Start] records it while the exchange goes on, and the exchange waits for it before
 	// it records any other event of the request, so the trail keeps their order.
