@@ -178,3 +178,38 @@ func (s *gatedStreams) AppendChainedBatch(ctx context.Context, stream, head stri
 	})
 	return s.Streams.AppendChainedBatch(ctx, stream, head, es, maxLen)
 }
+
+// TestEnqueueKeepsOrder: an event queued with Enqueue is chained before any event queued after
+// it, even when the later one is waited for first (it then commits both), and the earlier one's
+// wait still returns it as stored and logs it. An invalid event is refused by its wait.
+func TestEnqueueKeepsOrder(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			tr, logs := newTrail(t, b.new(t), nil)
+			ctx := t.Context()
+			waitFirst := tr.Enqueue(ctx, grant(1))
+			second, err := tr.Enqueue(ctx, grant(2))()
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := waitFirst()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if second.PrevHash != first.Hash || first.Hash == "" {
+				t.Fatalf("second.PrevHash %q, first.Hash %q: the first queued is not chained first", second.PrevHash, first.Hash)
+			}
+			if n := strings.Count(logs.String(), `"msg":"audit event"`); n != 2 {
+				t.Fatalf("%d audit event lines, want 2:\n%s", n, logs.String())
+			}
+			bad := grant(3)
+			bad.Type = "no such type"
+			if _, err := tr.Enqueue(ctx, bad)(); !errors.Is(err, audit.ErrInvalidEvent) {
+				t.Fatalf("invalid event: %v", err)
+			}
+			wantOK(t, mustVerify(t, tr), 2)
+		})
+	}
+}

@@ -173,6 +173,17 @@ func (t *Trail) RecordBestEffort(ctx context.Context, e Event) {
 //     "audit event abandoned" when the append ended with the caller's own context (a client that
 //     went away; counted apart from lost events, since the store did not fail).
 func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
+	return t.Enqueue(ctx, e)()
+}
+
+// Enqueue is [Trail.Append] in two steps: it checks e and queues it for the next commit now, and
+// the function it returns (to be called once, from any goroutine) waits until the event is
+// stored, or has failed, writes its log line and returns what Append would. Events are chained
+// in the order they were queued, so an event queued after another is never stored before it,
+// whoever waits first: a caller can queue an event, go on, and let a later event of its own wait
+// for both. An event whose wait is never called is still committed by the next waiter, but
+// neither logged nor counted. ctx bounds the wait; its values (the request id) are taken now.
+func (t *Trail) Enqueue(ctx context.Context, e Event) func() (Event, error) {
 	if e.ID == "" {
 		e.ID = newID()
 	}
@@ -183,32 +194,33 @@ func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
 	e.Time = e.Time.UTC()
 	if d := e.Time.Sub(now); d > MaxClockSkew || d < -MaxClockSkew {
 		err := fmt.Errorf("%w: time is more than %v away from the trail's clock (leave it zero)", ErrInvalidEvent, MaxClockSkew)
-		t.lost(ctx, e, err)
-		return Event{}, err
+		return func() (Event, error) { t.lost(ctx, e, err); return Event{}, err }
 	}
 	if e.RequestID == "" && t.o.RequestID != nil {
 		e.RequestID = t.o.RequestID(ctx)
 	}
 	e.PrevHash, e.Hash = "", ""
 	if err := Validate(e); err != nil {
-		t.lost(ctx, e, err)
-		return Event{}, err
+		return func() (Event, error) { t.lost(ctx, e, err); return Event{}, err }
 	}
 	start := time.Now()
-	pos, err := t.append(ctx, &e)
-	t.m.appendSeconds.Observe(time.Since(start).Seconds())
-	if err != nil {
-		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
-			t.abandoned(ctx, e, err)
-		} else {
-			t.lost(ctx, e, err)
+	p := t.queue1(&e)
+	return func() (Event, error) {
+		pos, err := t.wait(ctx, p, &e)
+		t.m.appendSeconds.Observe(time.Since(start).Seconds())
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+				t.abandoned(ctx, e, err)
+			} else {
+				t.lost(ctx, e, err)
+			}
+			return Event{}, err
 		}
-		return Event{}, err
+		t.m.recorded.WithLabelValues(e.Type).Inc()
+		t.log.LogAttrs(ctx, slog.LevelInfo, "audit event", append(t.logAttrs(ctx, e), slog.String("audit_position", pos))...)
+		t.maybeTrim(ctx)
+		return e, nil
 	}
-	t.m.recorded.WithLabelValues(e.Type).Inc()
-	t.log.LogAttrs(ctx, slog.LevelInfo, "audit event", append(t.logAttrs(ctx, e), slog.String("audit_position", pos))...)
-	t.maybeTrim(ctx)
-	return e, nil
 }
 
 // pending is an event waiting in the queue; done is closed once pos or err is set.
@@ -223,8 +235,9 @@ type pending struct {
 // end with any one caller's context.
 const commitTimeout = 10 * time.Second
 
-// append queues e and waits until a commit (its own, or another caller's that took it along)
-// stored it or failed; on success it sets e.PrevHash and e.Hash and returns the position.
+// queue1 queues e for the next commit; wait then waits until a commit (its own, or another
+// caller's that took it along) stored it or failed; on success it sets e.PrevHash and e.Hash and
+// returns the position.
 //
 // Group commit: the caller that holds sem takes every queued event (up to
 // storage.MaxChainedBatch), chains them in queue order onto the head and appends them with one
@@ -232,8 +245,15 @@ const commitTimeout = 10 * time.Second
 // whole. A caller whose context ends while its event is still queued takes it out: it is never
 // written. Once a commit has taken it, the caller gets its context's error and the event may still
 // be stored, as when a store call times out.
-func (t *Trail) append(ctx context.Context, e *Event) (string, error) {
+func (t *Trail) queue1(e *Event) *pending {
 	p := &pending{ev: *e, done: make(chan struct{})}
+	t.qmu.Lock()
+	t.queue = append(t.queue, p)
+	t.qmu.Unlock()
+	return p
+}
+
+func (t *Trail) wait(ctx context.Context, p *pending, e *Event) (string, error) {
 	settled := func() (string, error) {
 		if p.err != nil {
 			return "", p.err
@@ -241,9 +261,6 @@ func (t *Trail) append(ctx context.Context, e *Event) (string, error) {
 		e.PrevHash, e.Hash = p.ev.PrevHash, p.ev.Hash
 		return p.pos, nil
 	}
-	t.qmu.Lock()
-	t.queue = append(t.queue, p)
-	t.qmu.Unlock()
 	for {
 		select {
 		case <-p.done:

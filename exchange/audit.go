@@ -15,6 +15,17 @@ type Audit interface {
 	Record(ctx context.Context, e Event) error
 }
 
+// AuditQueuer is an Audit that can also queue an event now and wait for it later: Queue puts e
+// in line before it returns, every event recorded or queued after that is recorded after it, and
+// wait (to be called once) returns what Record would have. The representation service queues a
+// start's event this way, so that the exchange's grant event, recorded through the same Audit,
+// keeps the trail's order without waiting for the start's event first. cmd wires the audit trail,
+// which implements it.
+type AuditQueuer interface {
+	Audit
+	Queue(ctx context.Context, e Event) (wait func() error)
+}
+
 // Event types.
 const (
 	EventGranted      = "token_exchange.granted"

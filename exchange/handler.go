@@ -293,7 +293,9 @@ func (h *Handler) granted(ctx context.Context, st *state) error {
 	if st.ev.Form == FormHandoff {
 		st.ev.Type = EventHandoffRedeemed // the grant of a hand-off is its redemption
 	}
-	st.rep.waitAudited() // the grant is recorded after the representation's start
+	if !st.rep.queued {
+		st.rep.waitAudited() // the grant is recorded after the representation's start
+	}
 	if err := h.o.Audit.Record(ctx, st.ev); err != nil {
 		if errors.Is(err, storage.ErrUnavailable) {
 			return fmt.Errorf("exchange: audit: %w", err)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestImpersonationAuditOrder: the start of a representation is recorded while the exchange
@@ -54,6 +55,40 @@ func TestImpersonationAuditOrder(t *testing.T) {
 			stop := slices.Index(order, EventRepresentationStopped)
 			if len(order) < 3 || order[0] != EventRepresentationStarted || stop < 1 || order[len(order)-1] != EventDenied {
 				t.Fatalf("events of the failed exchange: %v, want the start first, then its end, the refusal last", order)
+			}
+		})
+	}
+}
+
+// TestImpersonationAuditQueued: with an Audit that queues (the audit trail), the start's event is
+// put in line before Start returns, so the grant's event does not wait for it to be stored: the
+// answer comes while the start's event is still held, and the trail has the start first.
+func TestImpersonationAuditQueued(t *testing.T) {
+	for _, b := range repBackends {
+		t.Run(b.name, func(t *testing.T) {
+			q := &repQueueAudit{held: EventRepresentationStarted, release: make(chan struct{})}
+			e := newRepEnv(t, b.kv, func(e *repEnv) { q.repAudit = e.audit; e.opts.Audit = q })
+			t.Cleanup(func() { close(q.release) })
+			agent := e.agent("u-sam")
+			answered := make(chan repAnswer, 1)
+			go func() { answered <- e.impersonate(agent, "u-bob") }()
+			var a repAnswer
+			select {
+			case a = <-answered:
+			case <-time.After(20 * time.Second): // a deadlock guard, not a speed limit
+				t.Fatal("the exchange waited for the start's audit event to be stored")
+			}
+			if a.status != http.StatusOK {
+				t.Fatalf("exchange: %d %v", a.status, a.body)
+			}
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			if len(q.events) != 2 || q.events[0].Type != EventRepresentationStarted || q.events[1].Type != EventGranted {
+				var types []string
+				for _, ev := range q.events {
+					types = append(types, ev.Type)
+				}
+				t.Fatalf("trail %v, want [%s %s]", types, EventRepresentationStarted, EventGranted)
 			}
 		})
 	}

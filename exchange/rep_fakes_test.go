@@ -34,6 +34,28 @@ func (a *repAudit) Record(_ context.Context, e Event) error {
 	return nil
 }
 
+// repQueueAudit is a repAudit that queues (AuditQueuer): Queue gives the event its place in the
+// trail at once; the wait of an event of type held blocks until release is closed.
+type repQueueAudit struct {
+	*repAudit
+	held    string
+	release chan struct{}
+}
+
+var _ AuditQueuer = (*repQueueAudit)(nil)
+
+func (a *repQueueAudit) Queue(_ context.Context, e Event) func() error {
+	a.mu.Lock()
+	a.events = append(a.events, e)
+	a.mu.Unlock()
+	return func() error {
+		if e.Type == a.held {
+			<-a.release
+		}
+		return nil
+	}
+}
+
 func (a *repAudit) ofType(typ string) []Event {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -138,7 +138,7 @@ func newRepEnv(t testing.TB, newKV func(testing.TB) storage.KV, opts ...repOpt) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	xo := Options{Decider: engine, Representations: svc, Audit: e.audit, Logger: e.opts.Logger}
+	xo := Options{Decider: engine, Representations: svc, Audit: e.opts.Audit, Logger: e.opts.Logger}
 	e.prov, err = oauth.New(oauth.Options{
 		Issuer: repIssuer, Store: e.store, Keys: repKeys(), GlobalSecret: repSecret,
 		Lifespans: oauth.Lifespans{AccessToken: 10 * time.Minute, RefreshToken: 24 * time.Hour, IDToken: time.Hour},

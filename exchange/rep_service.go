@@ -379,6 +379,19 @@ func repBackoff(ctx context.Context, n int) error {
 // audit records a representation event; a failure is logged (the session change already
 // happened and cannot be undone).
 func (s *Service) audit(ctx context.Context, typ string, r *RepSession, by, reason string) {
+	e := s.event(typ, r, by, reason)
+	s.audited(ctx, e, s.o.Audit.Record(context.WithoutCancel(ctx), e))
+}
+
+// audited logs the failure to record e.
+func (s *Service) audited(ctx context.Context, e Event, err error) {
+	if err != nil {
+		s.o.Logger.ErrorContext(ctx, "representation: audit failed", "type", e.Type, "representation_id", e.RepresentationID, "err", err)
+	}
+}
+
+// event is the audit event of typ for the session r; by and reason are those of an end.
+func (s *Service) event(typ string, r *RepSession, by, reason string) Event {
 	e := Event{Type: typ, Time: s.o.Now(), Form: FormImpersonation, Actor: r.Actor, ActorIssuer: r.ActorIssuer,
 		Target: r.Target, ClientID: r.ClientID, RepresentationID: r.ID, ConsentID: r.ConsentID,
 		Joined: typ == EventRepresentationJoined, BreakGlass: r.BreakGlass, Reason: r.Reason, Ticket: r.Ticket}
@@ -396,9 +409,7 @@ func (s *Service) audit(ctx context.Context, typ string, r *RepSession, by, reas
 			e.Detail["agent_issuer"] = r.ActorIssuer
 		}
 	}
-	if err := s.o.Audit.Record(context.WithoutCancel(ctx), e); err != nil {
-		s.o.Logger.ErrorContext(ctx, "representation: audit failed", "type", typ, "representation_id", r.ID, "err", err)
-	}
+	return e
 }
 
 func repHasAnyRole(roles, wanted []string) bool {

@@ -51,12 +51,23 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Representation, 
 				s.audit(ctx, EventRepresentationStarted, rec, "", "") // before singleSession's own events
 			} else {
 				// The event is recorded while the exchange goes on (its failure is logged, never
-				// fails the start); see Representation.audited.
+				// fails the start); see Representation.audited. An AuditQueuer puts it in line
+				// now, ahead of the grant's event.
 				audited := make(chan struct{})
-				warm.Go(func() {
-					defer close(audited)
-					s.audit(ctx, EventRepresentationStarted, rec, "", "")
-				})
+				if q, ok := s.o.Audit.(AuditQueuer); ok {
+					e := s.event(EventRepresentationStarted, rec, "", "")
+					wait := q.Queue(context.WithoutCancel(ctx), e)
+					rep.queued = true
+					warm.Go(func() {
+						defer close(audited)
+						s.audited(ctx, e, wait())
+					})
+				} else {
+					warm.Go(func() {
+						defer close(audited)
+						s.audit(ctx, EventRepresentationStarted, rec, "", "")
+					})
+				}
 				rep.audited = audited
 			}
 			// Debug: the always-logged "audit event" line of the start says the same at info.

@@ -90,6 +90,10 @@ type Representation struct {
 	// [Service.Start] records it while the exchange goes on, and the exchange waits for it before
 	// it records any other event of the request, so the trail keeps their order.
 	audited <-chan struct{}
+	// queued reports that the start's event was put in line (AuditQueuer) before Start returned:
+	// an event the request records through the same Audit is then recorded after it without
+	// waiting for audited.
+	queued bool
 }
 
 // waitAudited waits until the start's audit event is settled.

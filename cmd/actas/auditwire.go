@@ -67,10 +67,48 @@ func (a auditAuth) Authenticate(r *http.Request, scopes ...string) (*audit.Princ
 // best effort: a lost one is counted and logged, never fails the caller.
 type exchangeAudit struct{ t *audit.Trail }
 
-var _ exchange.Audit = exchangeAudit{}
+var _ exchange.AuditQueuer = exchangeAudit{}
 
 func (a exchangeAudit) Record(ctx context.Context, e exchange.Event) error {
-	ae := audit.Event{Time: e.Time, Type: e.Type, Actor: e.Actor, Target: e.Target, Client: e.ClientID,
+	ae, bestEffort := toAuditEvent(e)
+	if bestEffort {
+		a.t.RecordBestEffort(ctx, ae)
+		return nil
+	}
+	return recordError(a.t.Record(ctx, ae))
+}
+
+// Queue puts e in line on the trail now (audit.Trail.Enqueue) and returns the wait. A best-effort
+// event (a denial, a dry run) is recorded before Queue returns, which keeps the same order.
+func (a exchangeAudit) Queue(ctx context.Context, e exchange.Event) func() error {
+	ae, bestEffort := toAuditEvent(e)
+	if bestEffort {
+		a.t.RecordBestEffort(ctx, ae)
+		return func() error { return nil }
+	}
+	wait := a.t.Enqueue(ctx, ae)
+	return func() error {
+		_, err := wait()
+		return recordError(err)
+	}
+}
+
+// recordError maps the trail's error for the exchange: a refused event is a server error, any
+// other failure means the durable store could not take it (fail closed with a 503).
+func recordError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, audit.ErrInvalidEvent) || errors.Is(err, audit.ErrSecret):
+		return fmt.Errorf("audit: the event was refused: %w", err)
+	}
+	return fmt.Errorf("audit: %w", errors.Join(err, storage.ErrUnavailable))
+}
+
+// toAuditEvent converts an exchange event; bestEffort reports the events whose loss must not fail
+// the caller (denials, dry runs).
+func toAuditEvent(e exchange.Event) (ae audit.Event, bestEffort bool) {
+	ae = audit.Event{Time: e.Time, Type: e.Type, Actor: e.Actor, Target: e.Target, Client: e.ClientID,
 		RepresentationID: e.RepresentationID, ConsentID: e.ConsentID, Decision: e.Decision, Rule: e.Rule, ReasonCode: e.ReasonCode,
 		ReasonText: e.Reason, Ticket: e.Ticket, SourceAddress: e.SourceIP, RequestID: e.RequestID,
 		Detail: map[string]string{}}
@@ -97,16 +135,5 @@ func (a exchangeAudit) Record(ctx context.Context, e exchange.Event) error {
 	if len(ae.Detail) == 0 {
 		ae.Detail = nil
 	}
-	if e.Decision == "deny" || e.Type == exchange.EventPolicyDryRun || e.Type == exchange.EventDenied {
-		a.t.RecordBestEffort(ctx, ae)
-		return nil
-	}
-	if err := a.t.Record(ctx, ae); err != nil {
-		if errors.Is(err, audit.ErrInvalidEvent) || errors.Is(err, audit.ErrSecret) {
-			return fmt.Errorf("audit: the event was refused: %w", err)
-		}
-		// Anything else means the durable store could not take it: fail closed with a 503.
-		return fmt.Errorf("audit: %w", errors.Join(err, storage.ErrUnavailable))
-	}
-	return nil
+	return ae, e.Decision == "deny" || e.Type == exchange.EventPolicyDryRun || e.Type == exchange.EventDenied
 }
