@@ -46,6 +46,7 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 	case len(req.SubjectToken) > maxUserIDLen || strings.IndexFunc(req.SubjectToken, func(r rune) bool { return !unicode.IsPrint(r) || r == ' ' }) >= 0:
 		return badRequest("The subject token is not a valid user id.")
 	}
+	pre := h.prefetch(ctx, req.ActorTokenType, req.ActorToken, req.SubjectToken)
 	actor, err := h.verifyToken(ctx, c, req.ActorTokenType, req.ActorToken, roleActor)
 	if err != nil {
 		return err
@@ -55,7 +56,7 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 	}
 	st.ev.Actor, st.ev.ActorIssuer = actor.subject, foreignIssuer(actor, h.issuer)
 	st.ev.Reason, st.ev.Ticket = req.Reason, req.Ticket
-	in, err := h.policyInput(ctx, st, actor)
+	in, err := h.policyInput(ctx, st, actor, pre)
 	if err != nil {
 		return err
 	}
@@ -132,9 +133,68 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 	return nil
 }
 
+// policyReads are the storage reads of the policy input: the actor's user (an actas actor), the
+// target's, and whether the actor is being represented. They are independent: they go to
+// storage together.
+type policyReads struct {
+	actor, target    string
+	local            bool
+	wg               sync.WaitGroup
+	au, t            *storage.User
+	aerr, terr, rerr error
+	represented      bool
+}
+
+// startReads starts the reads for the actor sub (its user only when local) and the target; with
+// inline the target is read on the calling goroutine, so the reads are done when it returns.
+func (h *Handler) startReads(ctx context.Context, sub string, local bool, target string, inline bool) *policyReads {
+	r := &policyReads{actor: sub, target: target, local: local}
+	if local {
+		r.wg.Add(1)
+		warm.Go(func() {
+			defer r.wg.Done()
+			r.au, r.aerr = h.user(ctx, sub, "The actor token's subject is not a user of this server.")
+		})
+	}
+	r.wg.Add(1)
+	warm.Go(func() { defer r.wg.Done(); r.represented, r.rerr = h.o.Representations.IsRepresented(ctx, sub) })
+	readTarget := func() { r.t, r.terr = h.user(ctx, target, "The user named by the subject token does not exist.") }
+	if inline {
+		readTarget()
+	} else {
+		r.wg.Add(1)
+		warm.Go(func() { defer r.wg.Done(); readTarget() })
+	}
+	return r
+}
+
+// prefetch starts the policy input's reads while the actor token's record is read: for an actas
+// access token whose signature checks (the key set's cached verification), the reads go out with
+// the subject it names. policyInput uses them only if the verified token has that subject; a
+// token that fails verification leaves them unused. Anything else returns nil.
+func (h *Handler) prefetch(ctx context.Context, typ, raw, target string) *policyReads {
+	if typ != TokenTypeAccessToken && typ != TokenTypeJWT {
+		return nil
+	}
+	p, ok := peekJWT(raw)
+	if !ok || p.iss != h.issuer || normType(p.typ) != "at+jwt" {
+		return nil
+	}
+	tok, err := h.deps.Strategy.Signer.Decode(ctx, raw)
+	if err != nil || tok == nil {
+		return nil
+	}
+	sub, _ := tok.Claims["sub"].(string)
+	if sub == "" {
+		return nil
+	}
+	return h.startReads(ctx, sub, true, target, false)
+}
+
 // policyInput resolves the actor and the target to users and builds the policy input. Requested
 // scopes and audiences are checked against the client first (invalid_scope, invalid_target).
-func (h *Handler) policyInput(ctx context.Context, st *state, actor *token) (policy.Input, error) {
+// pre, when it read for this actor and target, saves the reads.
+func (h *Handler) policyInput(ctx context.Context, st *state, actor *token, pre *policyReads) (policy.Input, error) {
 	req, c := st.req, st.client
 	in := policy.Input{
 		Now:      st.now,
@@ -163,38 +223,25 @@ func (h *Handler) policyInput(ctx context.Context, st *state, actor *token) (pol
 	if len(in.Audiences) == 0 {
 		in.Audiences = []string{h.issuer} // the token's default audience (RFC 9068 requires aud)
 	}
-	// The three reads are independent: they go to storage together.
-	var (
-		au, t            *storage.User
-		aerr, terr, rerr error
-		represented      bool
-		wg               sync.WaitGroup
-	)
-	if actor.local {
-		wg.Add(1)
-		warm.Go(func() {
-			defer wg.Done()
-			au, aerr = h.user(ctx, actor.subject, "The actor token's subject is not a user of this server.")
-		})
+	r := pre
+	if r == nil || r.actor != actor.subject || r.local != actor.local || r.target != req.SubjectToken {
+		r = h.startReads(ctx, actor.subject, actor.local, req.SubjectToken, true)
 	}
-	wg.Add(1)
-	warm.Go(func() { defer wg.Done(); represented, rerr = h.o.Representations.IsRepresented(ctx, actor.subject) })
-	t, terr = h.user(ctx, req.SubjectToken, "The user named by the subject token does not exist.")
-	wg.Wait()
+	r.wg.Wait()
 	switch {
-	case aerr != nil:
-		return in, aerr
-	case terr != nil:
-		return in, terr
-	case rerr != nil:
-		return in, storageFailure("check the actor's representations", rerr)
+	case r.aerr != nil:
+		return in, r.aerr
+	case r.terr != nil:
+		return in, r.terr
+	case r.rerr != nil:
+		return in, storageFailure("check the actor's representations", r.rerr)
 	}
-	if au != nil {
-		in.Actor.Roles, in.Actor.Tenant, in.Actor.Disabled = au.Roles, au.Tenant, au.Disabled
+	if r.au != nil {
+		in.Actor.Roles, in.Actor.Tenant, in.Actor.Disabled = r.au.Roles, r.au.Tenant, r.au.Disabled
 	}
-	in.Target = policy.Subject{ID: t.ID, Roles: t.Roles, Tenant: t.Tenant,
-		ImpersonationAllowed: t.ImpersonationAllowed, Disabled: t.Disabled}
-	in.ActorIsRepresented = represented
+	in.Target = policy.Subject{ID: r.t.ID, Roles: r.t.Roles, Tenant: r.t.Tenant,
+		ImpersonationAllowed: r.t.ImpersonationAllowed, Disabled: r.t.Disabled}
+	in.ActorIsRepresented = r.represented
 	return in, nil
 }
 

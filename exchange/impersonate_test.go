@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -246,4 +247,53 @@ func TestImpersonationUndoneWhenAuditFails(t *testing.T) {
 	}
 	e.audit.fail.Store(false)
 	wantOK(t, e.exchange(impForm(e.agentToken("u-sam"), "u-alice"))) // not locked out
+}
+
+// TestImpersonationPrefetch: the policy input's reads start while the actor token's record is
+// read, keyed by the subject of an actas access token whose signature checks; anything else
+// (a forged signature, an ID token, another token type) starts nothing, and reads made for
+// another actor or target are not used.
+func TestImpersonationPrefetch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	agent := e.agentToken("u-sam")
+	pre := e.h.prefetch(ctx, TokenTypeAccessToken, agent, "u-bob")
+	if pre == nil {
+		t.Fatal("no prefetch for a valid agent token")
+	}
+	pre.wg.Wait()
+	if pre.actor != "u-sam" || pre.au == nil || pre.au.ID != "u-sam" || pre.t == nil || pre.t.ID != "u-bob" || pre.aerr != nil || pre.terr != nil || pre.rerr != nil {
+		t.Fatalf("prefetch %+v", pre)
+	}
+	forged := agent[:len(agent)-4] + "AAAA"
+	for name, tc := range map[string][2]string{
+		"forged":   {TokenTypeAccessToken, forged},
+		"id-token": {TokenTypeAccessToken, e.idToken(nil, nil)},
+		"id-type":  {TokenTypeIDToken, agent},
+		"not-jwt":  {TokenTypeAccessToken, "opaque"},
+	} {
+		if p := e.h.prefetch(ctx, tc[0], tc[1], "u-bob"); p != nil {
+			t.Errorf("%s: prefetch started for %q", name, p.actor)
+		}
+	}
+
+	// Reads made for another actor are ignored: the input is the verified actor's.
+	c, err := e.store.GetClient(ctx, "console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := ParseRequest(impForm(agent, "u-bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &state{req: req, client: newClient(c), now: time.Now()}
+	other := e.h.prefetch(ctx, TokenTypeAccessToken, e.agentToken("u-bob"), "u-bob")
+	in, err := e.h.policyInput(ctx, st, &token{subject: "u-sam", local: true}, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Actor.ID != "u-sam" || !slices.Equal(in.Actor.Roles, []string{"support"}) || in.Target.ID != "u-bob" {
+		t.Fatalf("policy input actor %+v target %+v", in.Actor, in.Target)
+	}
 }
