@@ -77,17 +77,19 @@ func (h *Handler) issue(ctx context.Context, ar fosite.AccessRequester, resp fos
 			return err
 		}
 	} else {
-		<-signed
-		if signErr != nil {
-			return fosite.ErrServerError.WithWrap(signErr).WithHint("The access token could not be signed.")
-		}
-		st.stored = true // from here on a failure revokes the grant (idempotent when nothing is stored)
-		// The grant's audit event is recorded while the tokens are stored; the answer waits for
-		// both, and if either fails the tokens are revoked and the answer is an error (the trail
-		// may then show a grant that was undone, never a grant that it does not show).
+		// The grant's audit event is recorded while the token is signed and stored; the answer
+		// waits for both, and if either fails the tokens are revoked and the answer is an error
+		// (the trail may then show a grant that was undone, never a grant that it does not show).
 		recorded := make(chan error, 1)
 		warm.Go(func() { recorded <- h.granted(ctx, st) })
-		err := h.storeTokens(ctx, ar, resp, s, tok, sig, now, st.refresh)
+		<-signed
+		err := signErr
+		if err != nil {
+			err = fosite.ErrServerError.WithWrap(signErr).WithHint("The access token could not be signed.")
+		} else {
+			st.stored = true // from here on a failure revokes the grant (idempotent when nothing is stored)
+			err = h.storeTokens(ctx, ar, resp, s, tok, sig, now, st.refresh)
+		}
 		if aerr := <-recorded; err == nil {
 			err = aerr
 		}
