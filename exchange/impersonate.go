@@ -89,7 +89,7 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 		TTL:    consentSessionTTL(d.Obligations.SessionTTL, consent, st.now),
 		Scopes: scopes, Audiences: in.Audiences, BreakGlass: d.Obligations.BreakGlass, RequestID: st.ev.RequestID,
 		GrantID:    ar.GetID(), // recorded with the session: the grant needs no RecordGrant then
-		AuditLater: true,       // waited for before the request records its grant, denial or abort
+		AuditLater: true,       // recorded while the exchange goes on (Representation.audited)
 	})
 	if err != nil {
 		h.releaseConsent(ctx, consent, "")

@@ -53,21 +53,17 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Representation, 
 				// The event is recorded while the exchange goes on (its failure is logged, never
 				// fails the start); see Representation.audited. An AuditQueuer puts it in line
 				// now, ahead of the grant's event.
-				audited := make(chan struct{})
+				e := s.event(EventRepresentationStarted, rec, "", "")
+				actx := context.WithoutCancel(ctx)
+				record := func() error { return s.o.Audit.Record(actx, e) }
 				if q, ok := s.o.Audit.(AuditQueuer); ok {
-					e := s.event(EventRepresentationStarted, rec, "", "")
-					wait := q.Queue(context.WithoutCancel(ctx), e)
-					rep.queued = true
-					warm.Go(func() {
-						defer close(audited)
-						s.audited(ctx, e, wait())
-					})
-				} else {
-					warm.Go(func() {
-						defer close(audited)
-						s.audit(ctx, EventRepresentationStarted, rec, "", "")
-					})
+					record, rep.queued = q.Queue(actx, e), true
 				}
+				audited := make(chan struct{})
+				warm.Go(func() {
+					defer close(audited)
+					s.audited(ctx, e, record())
+				})
 				rep.audited = audited
 			}
 			// Debug: the always-logged "audit event" line of the start says the same at info.
