@@ -104,9 +104,12 @@ func (k *KV) AppendChainedBatch(ctx context.Context, stream, expectHead string, 
 	for _, e := range entries {
 		args = append(args, e.Head, e.Value)
 	}
-	c, cancel := k.call(ctx)
+	// Not through the automatic pipeliner: the audit trail commits one batch at a time, and every
+	// event of the batch waits for it, so it goes out at once on a connection of its own rather
+	// than queued behind the other requests' commands (and their replies).
+	c, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
-	res, err := appendScript.Run(c, k.on(c), k.streamKeys(stream), args...).Slice()
+	res, err := appendScript.Run(c, k.rdb, k.streamKeys(stream), args...).Slice()
 	if err != nil {
 		return nil, wrap(ctx, "append", stream, err)
 	}
