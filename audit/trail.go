@@ -204,7 +204,7 @@ func (t *Trail) Enqueue(ctx context.Context, e Event) func() (Event, error) {
 		return func() (Event, error) { t.lost(ctx, e, err); return Event{}, err }
 	}
 	start := time.Now()
-	p := t.queue1(&e)
+	p := t.push(&e)
 	return func() (Event, error) {
 		pos, err := t.wait(ctx, p, &e)
 		t.m.appendSeconds.Observe(time.Since(start).Seconds())
@@ -235,7 +235,7 @@ type pending struct {
 // end with any one caller's context.
 const commitTimeout = 10 * time.Second
 
-// queue1 queues e for the next commit; wait then waits until a commit (its own, or another
+// push queues e for the next commit; wait then waits until a commit (its own, or another
 // caller's that took it along) stored it or failed; on success it sets e.PrevHash and e.Hash and
 // returns the position.
 //
@@ -245,7 +245,7 @@ const commitTimeout = 10 * time.Second
 // whole. A caller whose context ends while its event is still queued takes it out: it is never
 // written. Once a commit has taken it, the caller gets its context's error and the event may still
 // be stored, as when a store call times out.
-func (t *Trail) queue1(e *Event) *pending {
+func (t *Trail) push(e *Event) *pending {
 	p := &pending{ev: *e, done: make(chan struct{})}
 	t.qmu.Lock()
 	t.queue = append(t.queue, p)

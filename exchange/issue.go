@@ -44,7 +44,7 @@ func (h *Handler) issue(ctx context.Context, ar fosite.AccessRequester, resp fos
 	}
 	defer func() { <-signed }() // never leave the signer running past the request
 	// A start that opened the session recorded the grant with it (StartRequest.GrantID).
-	if st.repID != "" && !(st.started && st.rep.GrantRecorded) {
+	if st.repID != "" && !st.rep.GrantRecorded {
 		if err := h.o.Representations.RecordGrant(ctx, st.repID, ar.GetID()); err != nil {
 			if errors.Is(err, ErrRepresentationEnded) || errors.Is(err, ErrRepresentationsUnavailable) {
 				return deny(CodeRepresentationEnded, "exchange", "The representation ended before the token could be issued.")
