@@ -125,11 +125,22 @@ func TestRepresentationsAcrossReplicas(t *testing.T) {
 	t.Run("ok/50-agents-2-attempts-exactly-50", func(t *testing.T) {
 		toks := make([]string, 51)
 		var wg sync.WaitGroup
+		logins := make(chan struct{}, 8) // the logins are set-up, not the race: a few at a time (argon2id)
 		for i := 1; i <= 50; i++ {
 			wg.Add(1)
-			go func() { defer wg.Done(); toks[i] = agentToken(t, a, fmt.Sprintf("agent%02d", i)) }() // the issuer is a's
+			go func() {
+				defer wg.Done()
+				logins <- struct{}{}
+				defer func() { <-logins }()
+				toks[i] = agentToken(t, a, fmt.Sprintf("agent%02d", i)) // the issuer is a's
+			}()
 		}
 		wg.Wait()
+		for i := 1; i <= 50; i++ {
+			if toks[i] == "" {
+				t.Fatalf("agent%02d could not log in", i)
+			}
+		}
 		// agent00 holds a session from the previous subtest; agents 1..50 race, two targets each.
 		wins := race(t, fleet, 100, func(i int) url.Values {
 			agent := 1 + i/2
