@@ -77,6 +77,9 @@ func identity(m map[string]any) (sub, iss string, err error) {
 	return sub, iss, nil
 }
 
+// claimMayAct is the name of the RFC 8693 §4.4 claim.
+const claimMayAct = "may_act"
+
 // MayAct is the RFC 8693 §4.4 `may_act` claim: the party the subject allows to act for it.
 type MayAct struct {
 	Subject string

@@ -31,6 +31,7 @@ func (h *Handler) exchangeToken(ctx context.Context, ar fosite.AccessRequester, 
 		st.repID, st.ev.RepresentationID = subj.sid, subj.sid
 	}
 	act := subj.act
+	notAfter := earliest(subj.expiresAt, subj.notAfter)
 	if req.ActorToken != "" {
 		actor, err := h.verifyToken(ctx, c, req.ActorTokenType, req.ActorToken, roleActor)
 		if err != nil {
@@ -47,9 +48,11 @@ func (h *Handler) exchangeToken(ctx context.Context, ar fosite.AccessRequester, 
 			return badRequest("The actor is not the party that the subject token's may_act claim allows to act (RFC 8693 §4.4).")
 		}
 		act = nestAct(actor.subject, actor.issuer, h.issuer, subj.act)
-		if d := act.Depth(); d > h.o.MaxActDepth {
-			return badRequest("The delegation chain would have %d actors; at most %d are allowed.", d, h.o.MaxActDepth)
-		}
+		// The actor's authority ends with its token: a delegated grant never outlives either token.
+		notAfter = earliest(notAfter, actor.expiresAt)
+	}
+	if d := act.Depth(); d > h.o.MaxActDepth {
+		return badRequest("The delegation chain would have %d actors; at most %d are allowed.", d, h.o.MaxActDepth)
 	}
 	st.refresh = h.refreshWanted(req, c)
 	scopes, err := grantScopes(req.Scope, subj.scopes, c.scopes, st.refresh)
@@ -62,12 +65,21 @@ func (h *Handler) exchangeToken(ctx context.Context, ar fosite.AccessRequester, 
 	}
 	spec := grantSpec{
 		sub: subj.subject, act: act, sid: subj.sid, extra: maps.Clone(subj.extra),
-		notAfter: earliest(subj.expiresAt, subj.notAfter),
+		notAfter: notAfter,
 		authTime: subj.authTime, amr: subj.amr, acr: subj.acr,
 		scopes: scopes, audience: auds, accessTTL: h.accessLifespan(c),
 	}
 	if !subj.local {
+		// A trusted issuer's other claims are not carried over, but its may_act is: a re-issued
+		// token must not free the subject from the actor it named (RFC 8693 §4.4).
 		spec.extra = nil
+		if m := subj.mayAct; m != nil {
+			claim := map[string]any{"sub": m.Subject}
+			if m.Issuer != "" {
+				claim["iss"] = m.Issuer
+			}
+			spec.extra = map[string]any{claimMayAct: claim}
+		}
 	}
 	return h.bindSession(ar, st, spec)
 }
@@ -100,9 +112,9 @@ func (h *Handler) refreshWanted(req *Request, c *client) bool {
 }
 
 // grantScopes applies "scopes never widen": each requested scope must be the client's and the
-// subject token's (available; nil when there is no subject token); without a request, the
-// subject's scopes that the client may hold. offline_access is granted only when a refresh token
-// will be issued; impersonation never.
+// subject token's (available: a token without scopes, such as a trusted issuer's token with no
+// scope claim, grants none); without a request, the subject's scopes that the client may hold.
+// offline_access is granted only when a refresh token will be issued; impersonation never.
 func grantScopes(requested, available, clientScopes []string, refresh bool) ([]string, error) {
 	var out []string
 	if len(requested) == 0 {
@@ -119,7 +131,7 @@ func grantScopes(requested, available, clientScopes []string, refresh bool) ([]s
 			continue
 		case !slices.Contains(clientScopes, s):
 			return nil, fosite.ErrInvalidScope.WithHintf("The client is not allowed to request the scope '%s'.", clip(s))
-		case available != nil && !slices.Contains(available, s):
+		case !slices.Contains(available, s):
 			return nil, fosite.ErrInvalidScope.WithHintf("The scope '%s' was not granted to the subject token; an exchange never widens scopes.", clip(s))
 		case s == ScopeOfflineAccess && !refresh:
 			continue

@@ -82,6 +82,8 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 	}
 	st.ev.BreakGlass = d.Obligations.BreakGlass
 	scopes := impersonationScopes(d.Obligations.Scopes, in.RequestedScopes, st.refresh)
+	// A refresh token only when offline_access survived the policy: one without it could not be used.
+	st.refresh = st.refresh && slices.Contains(scopes, ScopeOfflineAccess)
 
 	rep, err := h.o.Representations.Start(ctx, StartRequest{
 		Actor: actor.subject, ActorIssuer: st.ev.ActorIssuer, Target: in.Target.ID, ClientID: c.id,

@@ -11,6 +11,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
+	"github.com/ory/fosite"
 )
 
 // trustedIssuer verifies the JWTs of one configured foreign issuer with go-jose v4 and an explicit
@@ -55,7 +56,7 @@ func (t *trustedIssuer) verify(ctx context.Context, c *client, typ, raw string, 
 	if err != nil {
 		if errors.Is(err, ErrJWKSFetch) {
 			t.log.WarnContext(ctx, "exchange: trusted issuer keys unavailable", "issuer", t.cfg.Issuer, "err", err)
-			return nil, badRequest("The %s token cannot be verified now: the keys of its issuer could not be fetched.", r)
+			return nil, fosite.ErrTemporarilyUnavailable.WithHintf("The %s token cannot be verified now: the keys of its issuer could not be fetched. Retry shortly.", r)
 		}
 		return nil, badRequest("The %s token's key id is not one of its issuer's published keys.", r)
 	}
@@ -129,7 +130,7 @@ func (t *trustedIssuer) toToken(typ string, std *josejwt.Claims, all map[string]
 	if err != nil {
 		return nil, badRequest("The token's act claim is malformed.")
 	}
-	may, err := decodeMayAct(all["may_act"])
+	may, err := decodeMayAct(all[claimMayAct])
 	if err != nil {
 		return nil, badRequest("The token's may_act claim is malformed.")
 	}

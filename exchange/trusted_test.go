@@ -346,7 +346,7 @@ func TestTrustedIssuerUnavailable(t *testing.T) {
 	p.down.Store(true)
 	e := newEnv(t, p.opts(p.trusted())...)
 	r := e.exchange(subjectForm(p.sign(t, p.key(0), "at+jwt", nil), TokenTypeAccessToken))
-	wantError(t, r, http.StatusBadRequest, "invalid_request", "could not be fetched")
+	wantError(t, r, http.StatusServiceUnavailable, "temporarily_unavailable", "could not be fetched")
 }
 
 func TestTrustedIssuerOptions(t *testing.T) {

@@ -163,7 +163,7 @@ func (h *Handler) fromStored(ar fosite.Requester, tt fosite.TokenType, typ strin
 			t.expiresAt = ar.GetRequestedAt().Add(l)
 		}
 	}
-	if v, ok := s.Extra["may_act"]; ok {
+	if v, ok := s.Extra[claimMayAct]; ok {
 		m, err := decodeMayAct(v)
 		if err != nil {
 			return nil, badRequest("The subject token's may_act claim is malformed.")

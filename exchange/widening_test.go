@@ -1,0 +1,109 @@
+package exchange
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/actas-dev/actas/policy"
+)
+
+// TestForeignSubjectWithoutScopes: a trusted issuer's token without a scope claim grants no scope
+// (scopes never widen): asking for one is invalid_scope, asking for none issues none.
+func TestForeignSubjectWithoutScopes(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	e := newEnv(t, p.opts(p.trusted())...)
+	noScope := p.sign(t, p.key(0), "at+jwt", map[string]any{"scope": nil})
+	for _, scope := range []string{"orders:read", "payments:write orders:write offline_access"} {
+		f := subjectForm(noScope, TokenTypeAccessToken)
+		f.Set("scope", scope)
+		wantError(t, e.exchange(f), http.StatusBadRequest, "invalid_scope", "never widens")
+	}
+	r := e.exchange(subjectForm(noScope, TokenTypeAccessToken))
+	wantOK(t, r)
+	if s, _ := claimsOf(t, r.str("access_token"))["scope"].(string); s != "" || r.str("refresh_token") != "" {
+		t.Fatalf("scope %q, refresh token %v: want none of either", s, r.str("refresh_token") != "")
+	}
+}
+
+// TestForeignMayActSurvivesReissue: a trusted issuer's may_act is kept by a downscoping, so the
+// re-issued token still refuses any other actor.
+func TestForeignMayActSurvivesReissue(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	e := newEnv(t, p.opts(p.trusted())...)
+	subj := p.sign(t, p.key(0), "at+jwt", map[string]any{"sub": "u-alice", "may_act": map[string]any{"sub": "u-sam", "iss": testIssuer}})
+	delegate := func(subject, actor string) result {
+		f := subjectForm(subject, TokenTypeAccessToken)
+		f.Set("actor_token", e.agentToken(actor))
+		f.Set("actor_token_type", TokenTypeAccessToken)
+		return e.exchange(f)
+	}
+	wantError(t, delegate(subj, "u-ada"), http.StatusBadRequest, "invalid_request", "may_act")
+	r := e.exchange(url.Values{"subject_token": {subj}, "subject_token_type": {TokenTypeAccessToken}, "scope": {"orders:read"}})
+	wantOK(t, r)
+	ma, _ := claimsOf(t, r.str("access_token"))["may_act"].(map[string]any)
+	if ma["sub"] != "u-sam" || ma["iss"] != testIssuer {
+		t.Fatalf("re-issued may_act %v, want the subject's", ma)
+	}
+	wantError(t, delegate(r.str("access_token"), "u-ada"), http.StatusBadRequest, "invalid_request", "may_act")
+	wantOK(t, delegate(r.str("access_token"), "u-sam"))
+}
+
+// TestDownscopingBoundsActDepth: the chain depth limit holds for every form, not only when an
+// actor is added.
+func TestDownscopingBoundsActDepth(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	e := newEnv(t, p.opts(p.trusted())...)
+	act := map[string]any{"sub": "a6"}
+	for _, s := range []string{"a5", "a4", "a3", "a2", "a1"} {
+		act = map[string]any{"sub": s, "act": act}
+	}
+	wantError(t, e.exchange(subjectForm(p.sign(t, p.key(0), "at+jwt", map[string]any{"act": act}), TokenTypeAccessToken)),
+		http.StatusBadRequest, "invalid_request", "at most")
+}
+
+// TestDelegationBoundedByActor: a delegated grant never outlives the actor's token, nor does
+// anything refreshing it produce.
+func TestDelegationBoundedByActor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	subj := e.mint(mint{client: "console", sub: "u-alice", scopes: []string{"orders:read", "offline_access"}, ttl: 2 * time.Hour})
+	actor := e.mint(mint{client: "console", sub: "u-sam", ttl: 3 * time.Minute})
+	r := e.exchange(url.Values{"subject_token": {subj.access}, "subject_token_type": {TokenTypeAccessToken},
+		"actor_token": {actor.access}, "actor_token_type": {TokenTypeAccessToken}, "scope": {"orders:read offline_access"}})
+	wantOK(t, r)
+	if exp := time.Unix(int64(claimsOf(t, r.str("access_token"))["exp"].(float64)), 0); exp.After(actor.exp) {
+		t.Fatalf("delegated exp %v beyond the actor token's %v", exp, actor.exp)
+	}
+	r2 := e.post("console", consoleSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.str("refresh_token")}})
+	wantOK(t, r2)
+	c := claimsOf(t, r2.str("access_token"))
+	if exp := time.Unix(int64(c["exp"].(float64)), 0); exp.After(actor.exp) {
+		t.Fatalf("refreshed exp %v beyond the actor token's %v", exp, actor.exp)
+	}
+	if act, _ := c["act"].(map[string]any); act["sub"] != "u-sam" {
+		t.Fatalf("refreshed act %v", c["act"])
+	}
+}
+
+// TestImpersonationRefreshNeedsGrantedOfflineAccess: when the policy does not grant
+// offline_access, no refresh token is issued (it could never be used).
+func TestImpersonationRefreshNeedsGrantedOfflineAccess(t *testing.T) {
+	t.Parallel()
+	rules := permissiveRules()
+	rules.AllowedScopes = []string{"orders:read", "openid"}
+	engine, err := policy.New(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, withOptions(func(o *Options) { o.Decider = engine }))
+	r := e.exchange(impForm(e.agentToken("u-sam"), "u-bob", "scope", "impersonation orders:read offline_access"))
+	wantOK(t, r)
+	if r.str("refresh_token") != "" {
+		t.Fatal("a refresh token was issued without offline_access")
+	}
+}
