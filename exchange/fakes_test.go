@@ -16,6 +16,8 @@ import (
 type failingKV struct {
 	storage.KV
 	prefix atomic.Pointer[string]
+	// corrupt, when set, is a key prefix whose records read back as bytes that do not decode.
+	corrupt atomic.Pointer[string]
 }
 
 func (f *failingKV) fail(key string) error {
@@ -28,6 +30,9 @@ func (f *failingKV) fail(key string) error {
 func (f *failingKV) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := f.fail(key); err != nil {
 		return nil, err
+	}
+	if p := f.corrupt.Load(); p != nil && strings.HasPrefix(key, *p) {
+		return []byte("{corrupt"), nil
 	}
 	return f.KV.Get(ctx, key)
 }

@@ -112,7 +112,7 @@ func (h *Handler) verifyLocalAccess(ctx context.Context, raw string, p jwtPeek, 
 	}
 	use, ar, err := h.deps.Provider.IntrospectToken(ctx, raw, fosite.AccessToken, h.deps.NewSession(""))
 	if err != nil {
-		if errors.Is(err, storage.ErrUnavailable) {
+		if errors.Is(err, storage.ErrUnavailable) || storageBroke(err) {
 			return nil, storageFailure("verify "+string(r)+" token", err)
 		}
 		return nil, badRequest("The %s token is not acceptable: %s.", r, h.explain(ctx, raw))
@@ -121,6 +121,23 @@ func (h *Handler) verifyLocalAccess(ctx context.Context, raw string, p jwtPeek, 
 		return nil, badRequest("The %s token is not an access token.", r)
 	}
 	return h.fromStored(ar, fosite.AccessToken, TokenTypeAccessToken)
+}
+
+// storageBroke reports an introspection failure whose cause is the token's record rather than the
+// token: fosite wraps every error of the storage read in request_unauthorized, so a record that
+// cannot be read or decoded (neither missing nor inactive) would otherwise pass for a refused token.
+func storageBroke(err error) bool {
+	var rfc *fosite.RFC6749Error
+	if !errors.As(err, &rfc) || rfc.ErrorField != fosite.ErrRequestUnauthorized.ErrorField {
+		return false
+	}
+	cause := rfc.Unwrap()
+	if cause == nil || errors.Is(cause, storage.ErrNotFound) || errors.Is(cause, fosite.ErrNotFound) ||
+		errors.Is(cause, fosite.ErrInactiveToken) {
+		return false
+	}
+	var inner *fosite.RFC6749Error
+	return !errors.As(cause, &inner)
 }
 
 // verifyLocalRefresh verifies an actas refresh token: known, active and not expired.

@@ -107,3 +107,17 @@ func TestImpersonationRefreshNeedsGrantedOfflineAccess(t *testing.T) {
 		t.Fatal("a refresh token was issued without offline_access")
 	}
 }
+
+// TestUnreadableTokenRecord: an actas token whose stored record cannot be decoded is the server's
+// failure (500 server_error, nothing issued), not a refused token (invalid_request).
+func TestUnreadableTokenRecord(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	subj := e.mint(mint{client: "console", sub: "u-alice", scopes: []string{"orders:read"}})
+	wantOK(t, e.exchange(subjectForm(subj.access, TokenTypeAccessToken)))
+	prefix := "tok:access:"
+	e.kv.corrupt.Store(&prefix)
+	wantError(t, e.exchange(subjectForm(subj.access, TokenTypeAccessToken)), http.StatusInternalServerError, "server_error", "")
+	e.kv.corrupt.Store(nil)
+	wantOK(t, e.exchange(subjectForm(subj.access, TokenTypeAccessToken)))
+}
