@@ -39,6 +39,9 @@ type fakeStore struct {
 	clock       *fakeClock
 	unavailable atomic.Bool
 	failOnly    sync.Map // method name → true: only these methods fail with ErrUnavailable
+	// lookupDelay, when set, makes GetUserByUsername take that long (a slow store or hash), which
+	// widens the gap between a rate-limit check and the verdict.
+	lookupDelay atomic.Int64
 
 	mu       sync.Mutex
 	users    map[string]*storage.User // by id
@@ -95,6 +98,7 @@ func (f *fakeStore) GetUserByUsername(_ context.Context, username string) (*stor
 	if err := f.down("GetUserByUsername"); err != nil {
 		return nil, err
 	}
+	time.Sleep(time.Duration(f.lookupDelay.Load()))
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, u := range f.users {

@@ -93,7 +93,7 @@ func (s *Service) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 
 	keys := s.limitKeys(r, username)
-	wait, err := s.limited(ctx, keys)
+	wait, err := s.reserve(ctx, keys)
 	if err != nil {
 		s.fail(w, r, "rate limit", err)
 		return
@@ -106,18 +106,16 @@ func (s *Service) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 
 	u, err := s.authenticate(ctx, r, username, password)
 	switch {
-	case errors.Is(err, errBadCredentials):
-		if err := s.recordFailure(ctx, keys); err != nil {
-			s.fail(w, r, "rate limit", err)
-			return
-		}
+	case errors.Is(err, errBadCredentials): // the reserved attempt stays counted
 		form.Error = genericLoginError
 		s.render(w, r, http.StatusOK, "login", form)
 		return
 	case err != nil:
+		s.release(ctx, keys)
 		s.fail(w, r, "authenticate", err)
 		return
 	}
+	s.release(ctx, keys)
 
 	if u.TOTPSecret != "" {
 		if err := s.startPending(ctx, w, u, returnTo); err != nil {

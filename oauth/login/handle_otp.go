@@ -88,7 +88,7 @@ func (s *Service) handleOTPSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	form := page{Title: "Verification code", CSRF: p.CSRF}
 	keys := s.limitKeys(r, p.Username)
-	wait, err := s.limited(ctx, keys)
+	wait, err := s.reserve(ctx, keys)
 	if err != nil {
 		s.fail(w, r, "rate limit", err)
 		return
@@ -98,6 +98,9 @@ func (s *Service) handleOTPSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.store.GetUser(ctx, p.UserID)
+	if err != nil || u.Disabled || u.TOTPSecret == "" {
+		s.release(ctx, keys) // no code was checked
+	}
 	switch {
 	case errors.Is(err, storage.ErrNotFound) || (err == nil && (u.Disabled || u.TOTPSecret == "")):
 		s.dropPending(ctx, w, id)
@@ -117,11 +120,7 @@ func (s *Service) handleOTPSubmit(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, errTOTPReplayed) {
 			why = "code_replayed"
 		}
-		s.emit(ctx, r, Event{Type: EventSecondFactorFailed, UserID: u.ID, Reason: why})
-		if err := s.recordFailure(ctx, keys); err != nil {
-			s.fail(w, r, "rate limit", err)
-			return
-		}
+		s.emit(ctx, r, Event{Type: EventSecondFactorFailed, UserID: u.ID, Reason: why}) // the reserved attempt stays counted
 		left, cerr := s.countCodeAttempt(ctx, id, p)
 		switch {
 		case errors.Is(cerr, errPendingGone) || (cerr == nil && left <= 0):
@@ -140,9 +139,11 @@ func (s *Service) handleOTPSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "otp", form)
 		return
 	case err != nil:
+		s.release(ctx, keys)
 		s.fail(w, r, "verify code", err)
 		return
 	}
+	s.release(ctx, keys)
 
 	if _, err := s.startSession(ctx, w, r, u, []string{AMRPassword, AMROTP, AMRMFA}, ACRMFA); err != nil {
 		s.fail(w, r, "start session", err)

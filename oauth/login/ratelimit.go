@@ -36,35 +36,21 @@ func (s *Service) limitKeys(r *http.Request, username string) []limitKey {
 	}
 }
 
-// limited returns how long to wait when any counter already holds its maximum of failures in the
-// current window (0 when the attempt may proceed). Checking before verifying means a limited
-// attempt costs no password hash and reveals nothing, even when the password is right.
-func (s *Service) limited(ctx context.Context, keys []limitKey) (time.Duration, error) {
-	now := s.now()
-	var wait time.Duration
-	for _, k := range keys {
-		var a attempts
-		err := s.store.GetRecord(ctx, kindAttempts, k.id, &a)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-			continue
-		case err != nil:
-			return 0, fmt.Errorf("login: read attempts: %w", err)
-		}
-		end := a.WindowStart.Add(s.window)
-		if a.Count >= k.max && now.Before(end) {
-			wait = max(wait, end.Sub(now))
-		}
-	}
-	return wait, nil
-}
+// errLimitReached aborts a reservation on a counter that is already at its maximum.
+var errLimitReached = errors.New("login: attempt limit reached")
 
-// recordFailure counts one failed attempt on every key, atomically per key (UpdateRecord).
-func (s *Service) recordFailure(ctx context.Context, keys []limitKey) error {
+// reserve counts the attempt as a failure on every key before it is verified, atomically per key
+// (UpdateRecord), and returns how long to wait (0: go on) when a counter already holds its
+// maximum in the current window; nothing stays counted then. Counting first means attempts sent
+// at once cannot all pass a check made before any of them failed, and a limited attempt costs no
+// password hash and reveals nothing, even when the password is right. An attempt that does not
+// fail (a success, or a server error) gives its count back with release.
+func (s *Service) reserve(ctx context.Context, keys []limitKey) (time.Duration, error) {
 	now := s.now()
-	for _, k := range keys {
-		// The TTL is a whole window from this failure: the record may outlive its window, in which
-		// case the next failure starts a new one.
+	for i, k := range keys {
+		var end time.Time
+		// The TTL is a whole window from this attempt: the record may outlive its window, in which
+		// case the next attempt starts a new one.
 		err := s.store.UpdateRecord(ctx, kindAttempts, k.id, s.window, func(cur []byte) ([]byte, error) {
 			var a attempts
 			if cur != nil {
@@ -75,14 +61,44 @@ func (s *Service) recordFailure(ctx context.Context, keys []limitKey) error {
 			if a.WindowStart.IsZero() || !now.Before(a.WindowStart.Add(s.window)) {
 				a = attempts{WindowStart: now}
 			}
+			if a.Count >= k.max {
+				end = a.WindowStart.Add(s.window)
+				return nil, errLimitReached
+			}
 			a.Count++
 			return json.Marshal(a)
 		})
-		if err != nil {
-			return fmt.Errorf("login: count attempt: %w", err)
+		switch {
+		case errors.Is(err, errLimitReached):
+			s.release(ctx, keys[:i])
+			return max(end.Sub(now), time.Second), nil
+		case err != nil:
+			s.release(ctx, keys[:i])
+			return 0, fmt.Errorf("login: count attempt: %w", err)
 		}
 	}
-	return nil
+	return 0, nil
+}
+
+// release gives back the count reserve took on keys, for an attempt that did not fail. A failure
+// to give it back is logged: the attempt then counts as a failure, which errs on the safe side.
+func (s *Service) release(ctx context.Context, keys []limitKey) {
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range keys {
+		err := s.store.UpdateRecord(ctx, kindAttempts, k.id, storage.KeepTTL, func(cur []byte) ([]byte, error) {
+			var a attempts
+			if err := json.Unmarshal(cur, &a); err != nil {
+				return nil, err
+			}
+			if a.Count > 0 {
+				a.Count--
+			}
+			return json.Marshal(a)
+		})
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			s.log.WarnContext(ctx, "login: give back an attempt", "err", err)
+		}
+	}
 }
 
 // retryAfterSeconds renders a wait for the Retry-After header (RFC 9110 §10.2.3), rounded up.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -48,6 +49,49 @@ func TestRateLimitPerUser(t *testing.T) {
 
 	h.clock.Advance(10 * time.Minute)
 	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+}
+
+// TestRateLimitParallel: attempts sent at once are counted before they are checked, so no more
+// than the limit reach the password check, however many arrive together.
+func TestRateLimitParallel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(o *Options) {
+		o.MaxAttemptsPerUser, o.MaxAttemptsPerIP, o.RateWindow = 3, 100, 10*time.Minute
+	})
+	h.store.lookupDelay.Store(int64(50 * time.Millisecond)) // every attempt is in flight at once
+	const n = 24
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	checked := 0
+	start := make(chan struct{})
+	for range n {
+		b := h.browser()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if r := b.login("alice", "wrong"); errorText(r.body) == genericLoginError {
+				mu.Lock()
+				checked++
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if checked != 3 {
+		t.Fatalf("%d of %d parallel attempts reached the password check, want exactly the limit (3)", checked, n)
+	}
+	// A success gives its count back: two failures and a success leave room for one more failure.
+	h2 := newHarness(t, func(o *Options) { o.MaxAttemptsPerUser, o.MaxAttemptsPerIP = 3, 100 })
+	b := h2.browser()
+	b.login("alice", "wrong")
+	b.login("alice", "wrong")
+	wantRedirect(t, h2.browser().login("alice", "correct horse"), testReturnTo)
+	if got := errorText(b.login("alice", "wrong").body); got != genericLoginError {
+		t.Fatalf("third failure: %q", got)
+	}
+	wantTooMany(t, b.login("alice", "wrong"), 15*time.Minute)
 }
 
 func TestRateLimitPerIP(t *testing.T) {
