@@ -5,10 +5,12 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/actas-dev/actas/policy"
+	"github.com/actas-dev/actas/storage"
 )
 
 // TestConsentTransitions walks the state machine on each backend: pending → approved | declined
@@ -274,4 +276,55 @@ func countOf(list []string, v string) int {
 		}
 	}
 	return n
+}
+
+// TestConsentOnePendingConcurrently: requests made at once by one agent for one target leave
+// exactly one pending request; the others are told which one is pending.
+func TestConsentOnePendingConcurrently(t *testing.T) {
+	for _, b := range consentBackends {
+		t.Run(b.name, func(t *testing.T) {
+			for round := range 10 {
+				f := newConsentFixture(t, b.kv(t))
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				made, refused := 0, 0
+				start := make(chan struct{})
+				for range 8 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						_, err := f.svc.Request(context.Background(), NewAccessRequest{Agent: subjectFor("u-sam"),
+							Target: "u-bob", Reason: "customer called about order 42"})
+						var pending *PendingRequestError
+						mu.Lock()
+						defer mu.Unlock()
+						switch {
+						case err == nil:
+							made++
+						case errors.As(err, &pending), errors.Is(err, storage.ErrConflict):
+							refused++
+						default:
+							t.Errorf("round %d: %v", round, err)
+						}
+					}()
+				}
+				close(start)
+				wg.Wait()
+				all, err := f.svc.ForTarget(context.Background(), "u-bob")
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, r := range all {
+					if r.State == ConsentPending {
+						n++
+					}
+				}
+				if made != 1 || n != 1 || refused != 7 {
+					t.Fatalf("round %d: %d made, %d refused, %d pending; want 1, 7, 1", round, made, refused, n)
+				}
+			}
+		})
+	}
 }

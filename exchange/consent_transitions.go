@@ -64,21 +64,25 @@ func (s *ConsentService) Request(ctx context.Context, in NewAccessRequest) (*Acc
 	r := &AccessRequest{ID: consentNewID(), State: ConsentPending, Agent: in.Agent.ID, AgentName: in.AgentName,
 		Target: t.ID, ClientID: in.ClientID, Reason: in.Reason, Ticket: in.Ticket,
 		DurationSeconds: int64(d / time.Second), CreatedAt: now, ExpiresAt: now.Add(s.o.RequestTTL)}
+	// The record is written before the pending lock is taken, so a lock whose record is missing is
+	// always stale (takePending): a lock taken a moment ago always has its record already.
+	ttl := s.recordTTL()
+	if err := s.o.Store.CreateRecord(ctx, kindConsent, r.ID, r, ttl); err != nil {
+		return nil, fmt.Errorf("exchange: access request: %w", err)
+	}
 	if err := s.takePending(ctx, r); err != nil {
+		s.dropRecord(context.WithoutCancel(ctx), r.ID)
 		return nil, err
 	}
-	ttl := s.recordTTL()
 	for _, ix := range [][2]string{{kindConsentTarget, consentTag(r.Target)}, {kindConsentAgent, consentTag(r.Agent)},
 		{kindConsentPair, consentPair(r.Agent, r.Target)}, {kindConsentOpen, consentOpenID}} {
 		if err = s.o.Store.AddToIndex(ctx, ix[0], ix[1], ttl, r.ID); err != nil {
 			break
 		}
 	}
-	if err == nil {
-		err = s.o.Store.CreateRecord(ctx, kindConsent, r.ID, r, ttl)
-	}
 	if err != nil {
-		s.releasePending(context.WithoutCancel(ctx), r) // index entries without a record are skipped
+		s.releasePending(context.WithoutCancel(ctx), r)
+		s.dropRecord(context.WithoutCancel(ctx), r.ID) // index entries without a record are skipped
 		return nil, fmt.Errorf("exchange: access request: %w", err)
 	}
 	s.audit(ctx, EventConsentRequested, r, r.Agent)
@@ -148,6 +152,15 @@ func (s *ConsentService) takePending(ctx context.Context, r *AccessRequest) erro
 		s.releasePending(ctx, &AccessRequest{ID: l.ID, Agent: r.Agent, Target: r.Target})
 	}
 	return fmt.Errorf("exchange: access request: the pending lock kept changing: %w", storage.ErrConflict)
+}
+
+// dropRecord removes the record of a request that was never made (its lock or indexes failed);
+// nobody has seen its id. A failure is logged: the record then expires with its TTL.
+func (s *ConsentService) dropRecord(ctx context.Context, id string) {
+	err := s.o.Store.DeleteRecordIf(ctx, kindConsent, id, func([]byte) (bool, error) { return true, nil })
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.o.Logger.WarnContext(ctx, "consent: drop the record of a request not made", "consent_id", id, "err", err)
+	}
 }
 
 // decide runs one transition by user on request id: allowed(r) must accept the current state;
