@@ -32,7 +32,7 @@ func TestEnvNames(t *testing.T) {
 			t.Errorf("%s maps to %q; want %s", name, seen[name], key)
 		}
 	}
-	for _, list := range []string{"clients", "users", "keys", "server.trusted_proxies", "storage.redis.addrs", "secrets.previous"} {
+	for _, list := range []string{"clients", "users", "keys", "server.trusted_proxies", "storage.redis.addrs", "secrets.previous", "consent.me_scopes"} {
 		if slices.ContainsFunc(keys, func(k string) bool { return k == list || strings.HasPrefix(k, list+".") }) {
 			t.Errorf("list %s must not be settable from the environment", list)
 		}

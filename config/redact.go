@@ -81,6 +81,7 @@ func (c *Config) clone() *Config {
 	r.Storage.Redis.Addrs = slices.Clone(c.Storage.Redis.Addrs)
 	r.Secrets.Previous = slices.Clone(c.Secrets.Previous)
 	r.Secrets.PreviousFiles = slices.Clone(c.Secrets.PreviousFiles)
+	r.Consent.MeScopes = slices.Clone(c.Consent.MeScopes)
 	r.Keys = slices.Clone(c.Keys)
 	r.Clients = slices.Clone(c.Clients)
 	for i, cl := range c.Clients {

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Representations configures representation sessions (docs/representations.md).
 type Representations struct {
@@ -17,6 +20,9 @@ type Consent struct {
 	RequestTTL time.Duration `mapstructure:"request_ttl" yaml:"request_ttl"`
 	// Retention is how long a finished request stays visible.
 	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
+	// MeScopes are the scopes a customer's token needs for /api/v1/me/access-requests (list,
+	// approve, decline, revoke); empty: any access token of the customer for actas.
+	MeScopes []string `mapstructure:"me_scopes" yaml:"me_scopes"`
 }
 
 // Handoff configures mobile hand-off codes (docs/mobile.md).
@@ -32,4 +38,9 @@ func (c *Config) validateSessions(p *problems) {
 	positive(p, "representations.retention", c.Representations.Retention)
 	positive(p, "consent.request_ttl", c.Consent.RequestTTL)
 	positive(p, "consent.retention", c.Consent.Retention)
+	for j, sc := range c.Consent.MeScopes {
+		if !isScopeToken(sc) {
+			p.add(fmt.Sprintf("consent.me_scopes[%d]", j), "must be a non-empty scope token without spaces or quotes (RFC 6749 §3.3)")
+		}
+	}
 }

@@ -180,5 +180,7 @@ func TestValidateTokensAndLogin(t *testing.T) {
 		{"fail/attempts-per-user-zero", func(c *Config) { c.Login.MaxAttemptsPerUser = 0 }, "login.max_attempts_per_user"},
 		{"fail/attempts-per-ip-negative", func(c *Config) { c.Login.MaxAttemptsPerIP = -1 }, "login.max_attempts_per_ip"},
 		{"fail/attempt-window-zero", func(c *Config) { c.Login.AttemptWindow = 0 }, "login.attempt_window"},
+		{"ok/consent-me-scopes", func(c *Config) { c.Consent.MeScopes = []string{"actas:consent"} }, ""},
+		{"fail/consent-me-scope", func(c *Config) { c.Consent.MeScopes = []string{"actas:consent", "two words"} }, "consent.me_scopes[1]"},
 	})
 }

@@ -100,7 +100,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	consents, err := exchange.NewConsentService(exchange.ConsentOptions{
 		Store: a.store, Issuer: cfg.Issuer, Login: a.login, Policy: engine,
 		Representations: exchange.ConsentReps(reps), MaxDuration: cfg.Policy.SessionTTL,
-		RequestTTL: cfg.Consent.RequestTTL, Retention: cfg.Consent.Retention,
+		RequestTTL: cfg.Consent.RequestTTL, Retention: cfg.Consent.Retention, MeScopes: cfg.Consent.MeScopes,
 		Audit: exchangeAudit{a.trail}, Logger: log,
 	})
 	if err != nil {

@@ -153,3 +153,35 @@ func TestConsentEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestConsentMeScopes: with consent.me_scopes set, a customer's token answers access requests only
+// when it carries those scopes (a token of an app the customer signed in to for something else
+// cannot approve for them).
+func TestConsentMeScopes(t *testing.T) {
+	srv := startServer(t, "memory", func(c *config.Config) {
+		withConsentForAcme(c)
+		c.Consent.MeScopes = []string{"actas:consent"}
+		for i := range c.Clients {
+			if c.Clients[i].ID == config.DemoSPAClientID {
+				c.Clients[i].Scopes = append(c.Clients[i].Scopes, "actas:consent")
+			}
+		}
+	})
+	console := newRP(t, srv, config.DemoConsoleClientID, config.DemoConsoleClientSecret,
+		"http://127.0.0.1:5556/callback", oidc.ScopeOpenID, exchange.APIScope)
+	sam, _ := console.codeFlow(t, newBrowser(t, srv.URL), "sam")
+	plain, _ := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID).codeFlow(t, newBrowser(t, srv.URL), "alice")
+	scoped, _ := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID, "actas:consent").codeFlow(t, newBrowser(t, srv.URL), "alice")
+
+	status, body := askAccess(t, srv, sam.AccessToken, "u-alice")
+	if status != http.StatusCreated {
+		t.Fatalf("request: %d %v", status, body)
+	}
+	approve := srv.URL + "/api/v1/me/access-requests/" + body["id"].(string) + "/approve"
+	if status, body := apiCall(t, http.MethodPost, approve, plain.AccessToken, ""); status != http.StatusForbidden || body["error"] != "insufficient_scope" {
+		t.Fatalf("approve without the scope: %d %v", status, body)
+	}
+	if status, body := apiCall(t, http.MethodPost, approve, scoped.AccessToken, ""); status != http.StatusOK || body["state"] != exchange.ConsentApproved {
+		t.Fatalf("approve with the scope: %d %v", status, body)
+	}
+}
