@@ -11,7 +11,7 @@ import (
 )
 
 // seed writes the configured clients and users into storage (clients' secrets only as keyed
-// hashes) and removes clients that are no longer configured.
+// hashes) and removes the clients and users that are no longer configured.
 func seed(ctx context.Context, store *storage.Store, cfg *config.Config, hasher *oauth.SecretHasher) error {
 	want := map[string]bool{}
 	for i, c := range cfg.Clients {
@@ -63,6 +63,38 @@ func seed(ctx context.Context, store *storage.Store, cfg *config.Config, hasher 
 		}
 		if err := store.UpsertUser(ctx, su); err != nil {
 			return fmt.Errorf("seed users[%d] %q: %w", i, u.ID, err)
+		}
+	}
+	return dropUnlistedUsers(ctx, store, cfg.Users)
+}
+
+// dropUnlistedUsers removes the stored users that the configuration no longer lists (users come
+// from the configuration only): a user taken out of the file can no longer sign in or use tokens
+// that need the user (userinfo, actas's API, exchanges, refresh).
+func dropUnlistedUsers(ctx context.Context, store *storage.Store, users []config.User) error {
+	want := make(map[string]bool, len(users))
+	for _, u := range users {
+		want[u.ID] = true
+	}
+	var gone []string
+	for cursor := ""; ; {
+		page, next, err := store.ListUsers(ctx, cursor, 1000)
+		if err != nil {
+			return fmt.Errorf("seed: list users: %w", err)
+		}
+		for _, u := range page {
+			if !want[u.ID] {
+				gone = append(gone, u.ID)
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	for _, id := range gone {
+		if err := store.DeleteUser(ctx, id); err != nil {
+			return fmt.Errorf("seed: delete user %q: %w", id, err)
 		}
 	}
 	return nil
