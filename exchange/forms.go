@@ -67,7 +67,7 @@ func (h *Handler) exchangeToken(ctx context.Context, ar fosite.AccessRequester, 
 		sub: subj.subject, act: act, sid: subj.sid, extra: maps.Clone(subj.extra),
 		notAfter: notAfter,
 		authTime: subj.authTime, amr: subj.amr, acr: subj.acr,
-		scopes: scopes, audience: auds, accessTTL: h.accessLifespan(c),
+		scopes: scopes, audience: auds, accessTTL: h.accessLifespan(c), subIssuer: subj.subjectIssuer,
 	}
 	if !subj.local {
 		// A trusted issuer's other claims are not carried over, but its may_act is: a re-issued
@@ -179,6 +179,8 @@ type grantSpec struct {
 	scopes     []string
 	audience   []string
 	accessTTL  time.Duration
+	// subIssuer is the subject's issuer when it is not actas (oauth.Session.SubjectIssuer).
+	subIssuer string
 }
 
 // bindSession builds the session of the token to issue and binds it to the request. It is the one
@@ -190,7 +192,7 @@ func (h *Handler) bindSession(ar fosite.AccessRequester, st *state, g grantSpec)
 	}
 	s := h.deps.NewSession(g.sub)
 	s.ClientID = st.client.id
-	s.Act, s.SID, s.Extra, s.NotAfter = g.act, g.sid, g.extra, g.notAfter
+	s.Act, s.SID, s.Extra, s.NotAfter, s.SubjectIssuer = g.act, g.sid, g.extra, g.notAfter, g.subIssuer
 	s.AuthTime, s.AMR, s.ACR = g.authTime, slices.Clone(g.amr), g.acr
 	s.AccessTokenTTL = g.accessTTL // refreshes keep the same cap (the policy's, for impersonation)
 

@@ -137,14 +137,15 @@ func (t *trustedIssuer) toToken(typ string, std *josejwt.Claims, all map[string]
 	m := t.cfg.Claims
 	out := &token{
 		typ: typ, issuer: t.cfg.Issuer, subject: std.Subject,
-		clientID:  firstString(all["client_id"], all["azp"]),
-		audience:  []string(std.Audience),
-		scopes:    scopeClaim(all),
-		expiresAt: std.Expiry.Time().UTC(),
-		amr:       stringList(all[m.AMR]),
-		act:       withIssuer(act, t.cfg.Issuer),
-		mayAct:    may,
-		roles:     roleList(all[m.Roles]),
+		clientID:      firstString(all["client_id"], all["azp"]),
+		audience:      []string(std.Audience),
+		scopes:        scopeClaim(all),
+		expiresAt:     std.Expiry.Time().UTC(),
+		amr:           stringList(all[m.AMR]),
+		act:           withIssuer(act, t.cfg.Issuer),
+		mayAct:        may,
+		roles:         roleList(all[m.Roles]),
+		subjectIssuer: t.cfg.Issuer,
 	}
 	out.acr, _ = all[m.ACR].(string)
 	out.tenant, _ = all[m.Tenant].(string)

@@ -40,6 +40,9 @@ type token struct {
 	// roles and tenant come from a trusted issuer's claim mapping.
 	roles  []string
 	tenant string
+	// subjectIssuer is the issuer of the subject when it is not actas: a trusted issuer's token,
+	// or an actas token whose subject came from one (oauth.Session.SubjectIssuer).
+	subjectIssuer string
 }
 
 // role names a token's place in the request, for error descriptions.
@@ -180,6 +183,7 @@ func (h *Handler) fromStored(ar fosite.Requester, tt fosite.TokenType, typ strin
 			t.expiresAt = ar.GetRequestedAt().Add(l)
 		}
 	}
+	t.subjectIssuer = s.SubjectIssuer
 	if v, ok := s.Extra[claimMayAct]; ok {
 		m, err := decodeMayAct(v)
 		if err != nil {

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"testing"
@@ -120,4 +121,58 @@ func TestUnreadableTokenRecord(t *testing.T) {
 	wantError(t, e.exchange(subjectForm(subj.access, TokenTypeAccessToken)), http.StatusInternalServerError, "server_error", "")
 	e.kv.corrupt.Store(nil)
 	wantOK(t, e.exchange(subjectForm(subj.access, TokenTypeAccessToken)))
+}
+
+// TestForeignSubjectGrantStaysActive: a trusted issuer's subject is not a user of this server, so
+// the user checks of introspection and refresh (a removed or disabled user's tokens are inactive)
+// do not apply to it, also once the exchanged token is exchanged again.
+func TestForeignSubjectGrantStaysActive(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	e := newEnv(t, p.opts(p.trusted())...)
+	foreign := p.sign(t, p.key(0), "at+jwt", map[string]any{"scope": "orders:read offline_access"})
+	r := e.exchange(url.Values{"subject_token": {foreign}, "subject_token_type": {TokenTypeAccessToken}, "scope": {"orders:read offline_access"}})
+	wantOK(t, r)
+	if claimsOf(t, r.str("access_token"))["sub"] != "ext-agent" || r.str("refresh_token") == "" {
+		t.Fatalf("exchange of the foreign token: %v", r.body)
+	}
+	if it := e.introspect(r.str("access_token")); it["active"] != true {
+		t.Fatalf("introspection of a foreign subject's token: %v", it)
+	}
+	again := e.exchange(subjectForm(r.str("access_token"), TokenTypeAccessToken))
+	wantOK(t, again)
+	if it := e.introspect(again.str("access_token")); it["active"] != true {
+		t.Fatalf("introspection after a second exchange: %v", it)
+	}
+	wantOK(t, e.post("console", consoleSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.str("refresh_token")}}))
+}
+
+// TestRemovedUserGrantInactive: once the subject user is disabled or removed, its tokens are
+// inactive at introspection and its grant cannot be refreshed.
+func TestRemovedUserGrantInactive(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	subj := e.mint(mint{client: "console", sub: "u-alice", scopes: []string{"orders:read", "offline_access"}, refresh: true})
+	if it := e.introspect(subj.access); it["active"] != true {
+		t.Fatalf("introspection before: %v", it)
+	}
+	u, err := e.store.GetUser(context.Background(), "u-alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Disabled = true
+	if err := e.store.UpsertUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	if it := e.introspect(subj.access); it["active"] != false {
+		t.Fatalf("introspection of a disabled user's token: %v", it)
+	}
+	wantError(t, e.post("console", consoleSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {subj.refresh}}),
+		http.StatusBadRequest, "invalid_grant", "no longer exists or has been disabled")
+	if err := e.store.DeleteUser(context.Background(), "u-alice"); err != nil {
+		t.Fatal(err)
+	}
+	if it := e.introspect(subj.access); it["active"] != false {
+		t.Fatalf("introspection of a removed user's token: %v", it)
+	}
 }

@@ -2,9 +2,13 @@ package oauth
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ory/fosite"
+
+	"github.com/actas-dev/actas/storage"
 )
 
 // refreshBounds runs after fosite's refresh handlers (which set new expiries to now + lifespan
@@ -13,8 +17,38 @@ import (
 // guard whether a delegated or impersonated grant may still be refreshed.
 type refreshBounds struct {
 	guard      func(ctx context.Context, s *Session) error
+	users      userGetter // nil: the subject is not checked
 	idLifespan time.Duration
 	now        func() time.Time
+}
+
+// userGetter reads a user record (*storage.Store).
+type userGetter interface {
+	GetUser(ctx context.Context, id string) (*storage.User, error)
+}
+
+// errInactiveUser: the grant's subject is no longer a user of this server, or is disabled.
+var errInactiveUser = errors.New("oauth: the grant's user is no longer active")
+
+// checkActiveUser reports, for a grant of a user of this server (its subject is neither its client,
+// as in client credentials, nor a trusted issuer's subject), whether that user still exists and
+// is not disabled: errInactiveUser when
+// not, the storage error when it cannot tell.
+func checkActiveUser(ctx context.Context, users userGetter, r fosite.Requester, s *Session) error {
+	sub := s.GetSubject()
+	if users == nil || sub == "" || s.SubjectIssuer != "" || (r.GetClient() != nil && sub == r.GetClient().GetID()) {
+		return nil
+	}
+	u, err := users.GetUser(ctx, sub)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return errInactiveUser
+	case err != nil:
+		return fmt.Errorf("oauth: read the grant's user: %w", err)
+	case u == nil || u.Disabled:
+		return errInactiveUser
+	}
+	return nil
 }
 
 var _ fosite.TokenEndpointHandler = (*refreshBounds)(nil)
@@ -64,6 +98,12 @@ func (h *refreshBounds) HandleTokenEndpointRequest(ctx context.Context, r fosite
 		if err := h.guard(ctx, s); err != nil {
 			return err
 		}
+	}
+	switch err := checkActiveUser(ctx, h.users, r, s); {
+	case errors.Is(err, errInactiveUser):
+		return fosite.ErrInvalidGrant.WithHint("The user of this grant no longer exists or has been disabled.")
+	case err != nil:
+		return fosite.ErrServerError.WithWrap(err).WithHint("The grant's user could not be read.")
 	}
 	return nil
 }

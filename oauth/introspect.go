@@ -64,6 +64,17 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		p.oauth2.WriteIntrospectionResponse(ctx, w, &fosite.IntrospectionResponse{Active: false})
 		return
 	}
+	// A token of a user who has since been removed or disabled is no longer active.
+	if s, ok := ar.GetSession().(*Session); ok {
+		if err := checkActiveUser(ctx, p.opts.Store, ar, s); err != nil {
+			if !errors.Is(err, errInactiveUser) {
+				p.writeUnavailable(w, r, "introspect", err)
+				return
+			}
+			p.oauth2.WriteIntrospectionResponse(ctx, w, &fosite.IntrospectionResponse{Active: false})
+			return
+		}
+	}
 	resp := &fosite.IntrospectionResponse{Active: true, AccessRequester: ar, TokenUse: tu}
 	if tu == fosite.AccessToken {
 		resp.AccessTokenType = fosite.BearerAccessToken

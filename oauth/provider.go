@@ -203,7 +203,7 @@ func New(o Options) (*Provider, error) {
 	if f, ok := provider.(*fosite.Fosite); ok {
 		f.Config = grantConfig{cfg}
 	}
-	cfg.TokenEndpointHandlers.Append(&refreshBounds{guard: o.RefreshGuard, idLifespan: cfg.IDTokenLifespan})
+	cfg.TokenEndpointHandlers.Append(&refreshBounds{guard: o.RefreshGuard, users: o.Store, idLifespan: cfg.IDTokenLifespan})
 	deps := GrantDeps{Config: cfg, Strategy: strategy, Storage: o.Store, Provider: provider,
 		NewSession: func(sub string) *Session { s := NewSession(sub); s.DefaultAudience = []string{o.Issuer}; return s }}
 	for _, f := range o.Grants {

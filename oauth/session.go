@@ -89,6 +89,10 @@ type Session struct {
 	AccessTokenTTL time.Duration `json:"at_ttl,omitempty"`
 	// DefaultAudience is used when the request was granted no audience (RFC 9068 requires `aud`).
 	DefaultAudience []string `json:"default_aud,omitempty"`
+	// SubjectIssuer is the issuer of the subject when it is not actas (a trusted issuer's subject
+	// kept by a token exchange): such a subject is not a user of this server, so it is not looked
+	// up as one. Empty for actas's own users.
+	SubjectIssuer string `json:"sub_iss,omitempty"`
 }
 
 var (
