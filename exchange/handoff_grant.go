@@ -48,25 +48,34 @@ func (h *Handler) redeemHandoff(ctx context.Context, ar fosite.AccessRequester, 
 	if err != nil {
 		return deny(CodeHandoffInvalid, handoffRule, "The subject token is not a hand-off code of this server.")
 	}
-	g, err := red.RedeemHandoff(ctx, code, c.id, ar.GetID())
+	// Scopes and audiences are checked before the code is marked used: a refused request leaves
+	// it usable for a corrected one.
+	var scopes []string
+	var refusal error
+	g, err := red.RedeemHandoff(ctx, code, c.id, ar.GetID(), func(g HandoffGrant) error {
+		st.refresh = h.refreshWanted(req, c) && slices.Contains(g.Scopes, ScopeOfflineAccess)
+		if scopes, refusal = handoffScopes(req.Scope, g.Scopes, c.scopes, st.refresh); refusal != nil {
+			return refusal
+		}
+		for _, t := range req.Targets() {
+			if !slices.Contains(c.audience, t) || (t != h.issuer && !slices.Contains(g.Audiences, t)) {
+				refusal = ErrInvalidTarget.WithHintf("The token may not be meant for '%s': a hand-off stays within the client's audiences and the representation's.", clip(t))
+				return refusal
+			}
+		}
+		return nil
+	})
 	st.ev.Actor, st.ev.ActorIssuer, st.ev.Target, st.ev.RepresentationID = g.Actor, g.ActorIssuer, g.Target, g.RepresentationID
 	if g.HandoffID != "" {
 		st.ev.Detail = map[string]string{handoffDetailID: g.HandoffID}
 	}
-	if err != nil {
+	switch {
+	case refusal != nil && err == refusal:
+		return refusal
+	case err != nil:
 		return handoffError(err, st)
 	}
 	st.handoff, st.repID = &code, g.RepresentationID
-	st.refresh = h.refreshWanted(req, c) && slices.Contains(g.Scopes, ScopeOfflineAccess)
-	scopes, err := handoffScopes(req.Scope, g.Scopes, c.scopes, st.refresh)
-	if err != nil {
-		return err
-	}
-	for _, t := range req.Targets() {
-		if !slices.Contains(c.audience, t) || (t != h.issuer && !slices.Contains(g.Audiences, t)) {
-			return ErrInvalidTarget.WithHintf("The token may not be meant for '%s': a hand-off stays within the client's audiences and the representation's.", clip(t))
-		}
-	}
 	extra := map[string]any{}
 	if g.Reason != "" {
 		extra[ClaimReason] = g.Reason

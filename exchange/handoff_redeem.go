@@ -20,8 +20,11 @@ type HandoffRedeemer interface {
 	// [ErrHandoffWrongClient] (the code stays usable), [ErrRepresentationEnded], a replay error
 	// matching [ErrHandoffReplayed] (the first use's grant is then revoked), or a storage error.
 	// The returned grant names the hand-off, representation, agent and user whenever they are
-	// known, even with an error (for the audit event).
-	RedeemHandoff(ctx context.Context, code HandoffCode, clientID, grantID string) (HandoffGrant, error)
+	// known, even with an error (for the audit event). check, when not nil, is called with the
+	// full grant before the code is marked used: an error from it is returned as it is and leaves
+	// the code usable (a request the redemption refuses, such as one for a scope the
+	// representation lacks, does not spend the code).
+	RedeemHandoff(ctx context.Context, code HandoffCode, clientID, grantID string, check func(HandoffGrant) error) (HandoffGrant, error)
 	// SettleHandoff is called once the redemption's tokens are stored: if a replay revoked the
 	// grant meanwhile (before the tokens existed), it revokes them now and returns an error
 	// matching [ErrHandoffReplayed]. Between the two calls, a replay revokes what exists and this
@@ -79,7 +82,7 @@ func (e *HandoffReplayError) Is(target error) bool { return target == ErrHandoff
 // (which must be active: the agent still enabled and an impersonator); then the compare-and-swap
 // that marks it used. A representation that ends after this call is caught when the grant is
 // recorded against it (RecordGrant), before any token exists.
-func (s *Service) RedeemHandoff(ctx context.Context, code HandoffCode, clientID, grantID string) (HandoffGrant, error) {
+func (s *Service) RedeemHandoff(ctx context.Context, code HandoffCode, clientID, grantID string, check func(HandoffGrant) error) (HandoffGrant, error) {
 	if grantID == "" {
 		return HandoffGrant{}, errors.New("exchange: redeem hand-off: empty grant id")
 	}
@@ -117,6 +120,14 @@ func (s *Service) RedeemHandoff(ctx context.Context, code HandoffCode, clientID,
 		case rep.Ended(now):
 			return g, fmt.Errorf("%w: %s", ErrRepresentationEnded, rep.View(now).EndReason)
 		}
+		full := g
+		full.Scopes, full.Audiences, full.ExpiresAt = rep.Scopes, rep.Audiences, rep.ExpiresAt
+		full.Reason, full.Ticket, full.ConsentID, full.AccessTokenTTL = rep.Reason, rep.Ticket, rep.ConsentID, rec.AccessTokenTTL
+		if check != nil {
+			if err := check(full); err != nil {
+				return g, err
+			}
+		}
 		used := *rec
 		used.UsedAt, used.GrantID = now.UTC(), grantID
 		next, err := encodeHandoff(&used)
@@ -131,8 +142,7 @@ func (s *Service) RedeemHandoff(ctx context.Context, code HandoffCode, clientID,
 		case err != nil:
 			return g, fmt.Errorf("exchange: redeem hand-off: %w", err)
 		}
-		g.Scopes, g.Audiences, g.ExpiresAt = rep.Scopes, rep.Audiences, rep.ExpiresAt
-		g.Reason, g.Ticket, g.ConsentID, g.AccessTokenTTL = rep.Reason, rep.Ticket, rep.ConsentID, rec.AccessTokenTTL
+		g = full
 		s.o.Logger.InfoContext(ctx, "hand-off redeemed", "handoff_id", rec.ID, "representation_id", rec.RepresentationID,
 			"client_id", clientID, "grant_id", grantID)
 		return g, nil

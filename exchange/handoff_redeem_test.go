@@ -171,6 +171,23 @@ func TestHandoffRefusals(t *testing.T) {
 				t.Fatalf("a refused request must not use the code: %d %v", a.status, a.body)
 			}
 		}},
+		{name: "fail/audience-then-retry", run: func(t *testing.T, e *hoEnv, code, _ string) {
+			// Refused for its audience (known only once the representation is read): the code is
+			// not spent, so the corrected request succeeds and no replay is recorded.
+			wantRefused(t, e.redeem(code, "mobile", "audience", "https://orders.example.com"), "invalid_target", "")
+			if a := e.redeem(code, "mobile"); a.status != http.StatusOK {
+				t.Fatalf("a request refused for its audience spent the code: %d %v", a.status, a.body)
+			}
+			if n := len(e.audit.ofType(EventHandoffReplayRefused)); n != 0 {
+				t.Fatalf("%d replay events, want none", n)
+			}
+		}},
+		{name: "fail/scope-then-retry", run: func(t *testing.T, e *hoEnv, code, _ string) {
+			wantRefused(t, e.redeem(code, "mobile", "scope", "openid orders:write"), "invalid_scope", "")
+			if a := e.redeem(code, "mobile"); a.status != http.StatusOK {
+				t.Fatalf("a request refused for its scope spent the code: %d %v", a.status, a.body)
+			}
+		}},
 		{name: "fail/id-token-requested", run: func(t *testing.T, e *hoEnv, code, _ string) {
 			wantRefused(t, e.redeem(code, "mobile", "requested_token_type", TokenTypeIDToken), "invalid_request", "")
 		}},
@@ -236,10 +253,10 @@ func TestHandoffSettle(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			if _, err := e.svc.RedeemHandoff(ctx, code, "mobile", "grant-first"); err != nil {
+			if _, err := e.svc.RedeemHandoff(ctx, code, "mobile", "grant-first", nil); err != nil {
 				t.Fatal(err)
 			}
-			_, err = e.svc.RedeemHandoff(ctx, code, "mobile", "grant-second")
+			_, err = e.svc.RedeemHandoff(ctx, code, "mobile", "grant-second", nil)
 			var replay *HandoffReplayError
 			if !errors.As(err, &replay) || replay.RevokedGrant != "grant-first" {
 				t.Fatalf("replay: %v", err)
