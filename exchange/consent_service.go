@@ -300,6 +300,13 @@ func (s *ConsentService) Run(ctx context.Context, every time.Duration) {
 
 // audit records a consent event; a failure is logged (the transition has happened).
 func (s *ConsentService) audit(ctx context.Context, typ string, r *AccessRequest, by string) {
+	if err := s.record(ctx, typ, r, by); err != nil {
+		s.o.Logger.ErrorContext(ctx, "consent: audit failed", "type", typ, "consent_id", r.ID, "err", err)
+	}
+}
+
+// record records a consent event and returns the audit trail's error.
+func (s *ConsentService) record(ctx context.Context, typ string, r *AccessRequest, by string) error {
 	e := Event{Type: typ, Time: s.o.Now().UTC(), Form: FormImpersonation, Actor: by, Target: r.Target,
 		ClientID: r.ClientID, Reason: r.Reason, Ticket: r.Ticket, ConsentID: r.ID,
 		RepresentationID: r.RepresentationID, RequestID: logging.RequestID(ctx)}
@@ -313,8 +320,9 @@ func (s *ConsentService) audit(ctx context.Context, typ string, r *AccessRequest
 		e.Decision = "deny"
 	}
 	if err := s.o.Audit.Record(context.WithoutCancel(ctx), e); err != nil {
-		s.o.Logger.ErrorContext(ctx, "consent: audit failed", "type", typ, "consent_id", r.ID, "err", err)
+		return err
 	}
 	s.o.Logger.InfoContext(ctx, "consent "+strings.TrimPrefix(typ, "consent."), "consent_id", r.ID,
 		"agent", r.Agent, "target", r.Target, "by", by, "state", r.State)
+	return nil
 }

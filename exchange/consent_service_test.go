@@ -328,3 +328,34 @@ func TestConsentOnePendingConcurrently(t *testing.T) {
 		})
 	}
 }
+
+// TestConsentApprovalNeedsAudit: an approval whose event cannot be stored does not stand: the
+// request stays pending (its lock held), and approving again once the trail is back works.
+func TestConsentApprovalNeedsAudit(t *testing.T) {
+	for _, b := range consentBackends {
+		t.Run(b.name, func(t *testing.T) {
+			f := newConsentFixture(t, b.kv(t))
+			ctx := context.Background()
+			req, err := f.svc.Request(ctx, NewAccessRequest{Agent: subjectFor("u-sam"), Target: "u-bob", Reason: "customer called about order 42"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			down := EventConsentApproved
+			f.audit.failType.Store(&down)
+			if _, err := f.svc.Approve(ctx, req.ID, "u-bob", 0); !errors.Is(err, storage.ErrUnavailable) {
+				t.Fatalf("approve with the trail down: %v, want an unavailable error", err)
+			}
+			if cur, err := f.svc.Get(ctx, req.ID); err != nil || cur.State != ConsentPending || !cur.DecidedAt.IsZero() {
+				t.Fatalf("after the failed approval: %+v (%v), want it pending as before", cur, err)
+			}
+			var pending *PendingRequestError
+			if _, err := f.svc.Request(ctx, NewAccessRequest{Agent: subjectFor("u-sam"), Target: "u-bob", Reason: "again"}); !errors.As(err, &pending) || pending.ID != req.ID {
+				t.Fatalf("a new request while the first is pending again: %v", err)
+			}
+			f.audit.failType.Store(nil)
+			if r, err := f.svc.Approve(ctx, req.ID, "u-bob", 0); err != nil || r.State != ConsentApproved {
+				t.Fatalf("approve with the trail back: %v %v", r, err)
+			}
+		})
+	}
+}

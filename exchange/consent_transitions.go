@@ -204,8 +204,10 @@ func (s *ConsentService) Approve(ctx context.Context, id, target string, duratio
 	if duration < 0 || (duration > 0 && duration < minConsentDuration) {
 		return nil, &ConsentInputError{Msg: "'duration' must be at least one minute"}
 	}
+	var before AccessRequest
 	r, was, err := s.decide(ctx, id, "approve", func(r *AccessRequest) bool { return r.Target == target },
 		[]string{ConsentPending}, func(r *AccessRequest, now time.Time) error {
+			before = *r
 			if duration > 0 && duration.Truncate(time.Second) < r.Duration() {
 				r.DurationSeconds = int64(duration / time.Second)
 			}
@@ -215,8 +217,24 @@ func (s *ConsentService) Approve(ctx context.Context, id, target string, duratio
 	if err != nil {
 		return nil, err
 	}
+	// An approval grants access: it stands only once the trail holds it. If the event cannot be
+	// stored, the request is put back as it was (still pending, its lock still held) and the
+	// approval fails; an impersonation cannot have used it meanwhile, as its own events would not
+	// be stored either.
+	if aerr := s.record(ctx, EventConsentApproved, r, target); aerr != nil {
+		_, uerr := s.update(context.WithoutCancel(ctx), id, func(cur *AccessRequest) error {
+			if cur.State != ConsentApproved || !cur.DecidedAt.Equal(r.DecidedAt) {
+				return &ConsentStateError{ID: cur.ID, State: cur.State, Want: "approve"}
+			}
+			*cur = before
+			return nil
+		})
+		if uerr != nil {
+			s.o.Logger.ErrorContext(ctx, "consent: an approval that could not be audited could not be taken back", "consent_id", id, "err", uerr)
+		}
+		return nil, fmt.Errorf("exchange: consent: record the approval: %w", aerr)
+	}
 	s.closed(ctx, r, was)
-	s.audit(ctx, EventConsentApproved, r, target)
 	return r, nil
 }
 

@@ -177,11 +177,16 @@ type recAudit struct {
 	mu     sync.Mutex
 	events []Event
 	fail   atomic.Bool
+	// failType, when set, makes events of that type fail as if storage were down.
+	failType atomic.Pointer[string]
 }
 
 func (a *recAudit) Record(_ context.Context, e Event) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if t := a.failType.Load(); t != nil && *t == e.Type {
+		return errors.Join(storage.ErrUnavailable, errors.New("audit sink down"))
+	}
 	a.events = append(a.events, e)
 	if a.fail.Load() && e.Type == EventGranted {
 		return errors.New("audit sink down")
