@@ -14,7 +14,8 @@ import (
 // refreshBounds runs after fosite's refresh handlers (which set new expiries to now + lifespan
 // and keep the grant's request id) and pulls the expiries back to the session's NotAfter, so a
 // refreshed exchanged token never outlives its subject token or representation. It also asks the
-// guard whether a delegated or impersonated grant may still be refreshed.
+// guard whether a delegated or impersonated grant may still be refreshed, and refuses the grant of
+// a user who has been removed or disabled.
 type refreshBounds struct {
 	guard      func(ctx context.Context, s *Session) error
 	users      userGetter // nil: the subject is not checked
@@ -32,8 +33,7 @@ var errInactiveUser = errors.New("oauth: the grant's user is no longer active")
 
 // checkActiveUser reports, for a grant of a user of this server (its subject is neither its client,
 // as in client credentials, nor a trusted issuer's subject), whether that user still exists and
-// is not disabled: errInactiveUser when
-// not, the storage error when it cannot tell.
+// is not disabled: errInactiveUser when not, the storage error when it cannot tell.
 func checkActiveUser(ctx context.Context, users userGetter, r fosite.Requester, s *Session) error {
 	sub := s.GetSubject()
 	if users == nil || sub == "" || s.SubjectIssuer != "" || (r.GetClient() != nil && sub == r.GetClient().GetID()) {
