@@ -155,6 +155,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	resp, err := p.oauth2.NewAccessResponse(ctx, ar)
+	if err == nil {
+		err = p.fixEdDSAAtHash(ctx, resp)
+	}
 	if err != nil {
 		p.writeTokenError(w, r, ar, err)
 		return

@@ -293,3 +293,32 @@ func revoke(t *testing.T, srv *testServer, clientID, secret, token string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestEdDSAIDTokenAtHash: with EdDSA ID tokens, at_hash is the left half of the SHA-512 of the
+// access token, as relying parties check it (go-oidc here); fosite alone would use SHA-256.
+func TestEdDSAIDTokenAtHash(t *testing.T) {
+	srv := startServer(t, "memory", func(c *config.Config) { c.Tokens.IDTokenAlg = config.AlgEdDSA })
+	spa := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID, oidc.ScopeOfflineAccess)
+	tok, idt := spa.codeFlow(t, newBrowser(t, srv.URL), "alice")
+	var claims struct {
+		AtHash string `json:"at_hash"`
+	}
+	if err := idt.Claims(&claims); err != nil || claims.AtHash == "" {
+		t.Fatalf("at_hash missing: %v", err)
+	}
+	if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+		t.Fatalf("at_hash of an EdDSA ID token: %v", err)
+	}
+	next, err := spa.oauth.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := next.Extra("id_token").(string)
+	refreshed, err := spa.verifier.Verify(context.Background(), raw)
+	if err != nil {
+		t.Fatalf("refreshed ID token: %v", err)
+	}
+	if err := refreshed.VerifyAccessToken(next.AccessToken); err != nil {
+		t.Fatalf("at_hash of a refreshed EdDSA ID token: %v", err)
+	}
+}

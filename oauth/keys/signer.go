@@ -184,9 +184,9 @@ func HashFor(alg string) (crypto.Hash, error) {
 // TokenHash computes an at_hash or c_hash value (OIDC Core §3.1.3.6, §3.3.2.11): the base64url
 // encoding of the left half of the digest of value's ASCII bytes, with the digest [HashFor] alg.
 //
-// Warning: fosite's openid.IDTokenHandleHelper.ComputeHash uses SHA-256 for "EdDSA", so an EdDSA ID
-// token whose at_hash fosite computed fails at_hash checks in relying parties that use SHA-512; use
-// this function to compute it instead, or sign ID tokens with RS256/ES256.
+// fosite's openid.IDTokenHandleHelper.ComputeHash uses SHA-256 for "EdDSA", so an EdDSA ID token
+// whose at_hash fosite computed would fail the checks of relying parties that use SHA-512; the
+// provider's token endpoint recomputes it with this function (oauth.Provider.fixEdDSAAtHash).
 func TokenHash(alg, value string) (string, error) {
 	hf, err := HashFor(alg)
 	if err != nil {
