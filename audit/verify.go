@@ -83,6 +83,10 @@ func (t *Trail) Verify(ctx context.Context) (Report, error) {
 		return rep, fmt.Errorf("audit: verify: %w", err)
 	}
 	rep.Trimmed, rep.TrimmedThrough = cp.Trimmed, cp.ID
+	if b, err := t.checkpointBelied(ctx, cp.ID); err != nil || b != nil {
+		rep.Break = b
+		return rep, err
+	}
 	expect, after := cp.Head, ""
 	var idx int64
 	restarts := 0
@@ -133,6 +137,11 @@ pages:
 				if err != nil {
 					return rep, fmt.Errorf("audit: verify: %w", err)
 				}
+				// The checkpoint explains a gap only if no event it claims trimmed is still there.
+				if b, err := t.checkpointBelied(ctx, cp2.ID); err != nil || b != nil {
+					rep.Break = b
+					return rep, err
+				}
 				switch {
 				case cp2.Head == e.PrevHash && e.PrevHash != "" && trimmedPast(cp2.ID, after):
 					// The event's predecessor was trimmed before we could read it: fine.
@@ -163,6 +172,25 @@ pages:
 			rep.Last, expect, after = se.ID, se.Head, se.ID
 		}
 	}
+}
+
+// checkpointBelied returns a break when an event is still stored at or before the checkpoint
+// position cpID. Retention removes those events and moves the checkpoint in one atomic step, so a
+// checkpoint with events behind it was written by something else: taken at its word, it would hide
+// a deletion after it (or let Verify skip the events before it).
+func (t *Trail) checkpointBelied(ctx context.Context, cpID string) (*Break, error) {
+	if cpID == "" {
+		return nil, nil
+	}
+	es, err := t.o.Store.ReadRange(ctx, t.o.Stream, "", 1, false)
+	if err != nil {
+		return nil, fmt.Errorf("audit: verify: %w", err)
+	}
+	if len(es) == 0 || !trimmedPast(cpID, es[0].ID) {
+		return nil, nil
+	}
+	return &Break{Kind: BreakDeleted, Index: 1, Position: es[0].ID, EventID: eventID(es[0]),
+		Message: "the retention checkpoint claims events up to " + cpID + " were trimmed, but events at or before it are still stored: the checkpoint was overwritten, to hide a deletion after it"}, nil
 }
 
 // trimmedPast reports whether the checkpoint position cpID is at or after the reader's position

@@ -179,6 +179,18 @@ func TestVerifyTamperingInRedis(t *testing.T) {
 		}, func(t *testing.T, env *tamperEnv, rep audit.Report) {
 			wantBreak(t, rep, audit.BreakDeleted, 1, env.ids[3])
 		}},
+		{"fail/checkpoint-moved-over-a-deletion", 6, 0, func(t *testing.T, env *tamperEnv) {
+			// An event is deleted and the checkpoint pointed at it, as if retention had trimmed up
+			// to it: the events before it are still there, so the checkpoint is a lie.
+			ctx := context.Background()
+			env.rdb().XDel(ctx, env.key("log"), env.ids[3])
+			env.rdb().HSet(ctx, env.key("checkpoint"), "head", env.events[3].Hash, "id", env.ids[3], "trimmed", 4)
+		}, func(t *testing.T, env *tamperEnv, rep audit.Report) {
+			wantBreak(t, rep, audit.BreakDeleted, 1, env.ids[0])
+			if !strings.Contains(rep.Break.Message, "checkpoint") {
+				t.Fatalf("message %q", rep.Break.Message)
+			}
+		}},
 		{"fail/checkpoint-forged-after-deletion", 10, 4, func(t *testing.T, env *tamperEnv) {
 			ctx := context.Background()
 			env.rdb().XDel(ctx, env.key("log"), env.ids[0])
