@@ -89,7 +89,8 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Representation, 
 // grants, as RecordGrant would), then the lock and the session in one CreateAll; with a
 // storage.WritingCreator (both backends of this module) all of it in one round trip, atomically
 // where the backend can. On failure the pointer, the index entries and the grant are removed
-// again (best effort: alone they are harmless and expire).
+// again, and so are the lock and the record when the failure leaves it unknown whether they were
+// written (best effort: alone they are harmless and expire).
 func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl time.Duration, grantID string) error {
 	raw, err := encodeRep(rec)
 	if err != nil {
@@ -117,8 +118,17 @@ func (s *Service) create(ctx context.Context, a string, rec *RepSession, ttl tim
 		err = s.kv.CreateAll(ctx, entries)
 	}
 	if err != nil {
+		uctx := context.WithoutCancel(ctx)
+		if !errors.Is(err, storage.ErrConflict) {
+			// The outcome is unknown (a reply lost after the script ran applies everything): take
+			// back the lock, if it is still this session's, and the session's record too, so that
+			// a start answered with an error never leaves a session without its pointer and index
+			// entries behind.
+			_ = s.kv.CompareAndDelete(uctx, repLockKey(a), []byte(rec.ID))
+			_ = s.kv.Delete(uctx, repSessionKey(a, rec.ID))
+		}
 		// The pointer and the index entries are this session's alone: removing them is undoing them.
-		_ = storage.UndoWrites(context.WithoutCancel(ctx), s.kv, writes)
+		_ = storage.UndoWrites(uctx, s.kv, writes)
 		return fmt.Errorf("exchange: start representation: %w", err)
 	}
 	return nil
