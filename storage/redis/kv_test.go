@@ -118,6 +118,9 @@ func TestErrorMapping(t *testing.T) {
 		{"ok/tryagain", "TRYAGAIN Multiple keys request during rehashing of slot", true},
 		{"ok/busy", "BUSY Redis is busy running a script.", true},
 		{"ok/max-clients", "ERR max number of clients reached", true},
+		{"ok/oom", "OOM command not allowed when used memory > 'maxmemory'.", true},
+		{"ok/moved", "MOVED 3999 127.0.0.1:6381", true},
+		{"ok/ask", "ASK 3999 127.0.0.1:6381", true},
 		{"ok/other-error-is-not-unavailable", "ERR something else", false},
 		{"ok/wrongtype-is-not-unavailable", "WRONGTYPE Operation against a key holding the wrong kind of value", false},
 	}

@@ -151,6 +151,7 @@ func (o Options) fromAddrs() (client, error) {
 		Password:              o.Password,
 		DB:                    o.DB,
 		MaxRetries:            -1,
+		MaxRedirects:          -1, // a Cluster client sends a command once (see Options.cluster)
 		DialTimeout:           t,
 		ReadTimeout:           t,
 		WriteTimeout:          t,
@@ -192,10 +193,15 @@ func (o Options) simple(opt *redis.Options) {
 	}
 }
 
-// cluster applies the overrides to a Cluster client (see simple).
+// cluster applies the overrides to a Cluster client (see simple). The Cluster client also sends a
+// command again after a network error, up to MaxRedirects times, whatever MaxRetries says, so
+// MaxRedirects is 0: a script is sent once. A slot moved by resharding is then answered MOVED (the
+// client reloads its slot map; the reply counts as unavailable and the caller's retry goes to the
+// right node) instead of being followed.
 func (o Options) cluster(opt *redis.ClusterOptions) {
 	t := o.timeout()
 	opt.MaxRetries = -1
+	opt.MaxRedirects = -1 // go-redis reads 0 as its default (3) and -1 as none
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = t, t, t, t
 	opt.ContextTimeoutEnabled = true
 	if opt.ClientName == "" {
