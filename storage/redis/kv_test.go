@@ -147,3 +147,22 @@ func TestErrorMapping(t *testing.T) {
 		})
 	}
 }
+
+// TestTTLLastMillisecond: a key in its last millisecond (PTTL 0) is reported alive with a positive
+// TTL, never as a key without expiry (0), which a caller keeping the TTL would make permanent.
+func TestTTLLastMillisecond(t *testing.T) {
+	t.Parallel()
+	m := miniredis.RunT(t)
+	kv, err := redisstore.New(t.Context(), redisstore.Options{URL: "redis://" + m.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Set("k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	m.SetTTL("k", 400*time.Microsecond)
+	d, err := kv.TTL(t.Context(), "k")
+	if err != nil || d <= 0 {
+		t.Fatalf("TTL of a key in its last millisecond = %v, %v; want a positive TTL", d, err)
+	}
+}

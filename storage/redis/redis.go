@@ -193,6 +193,10 @@ func (k *KV) TTL(ctx context.Context, key string) (time.Duration, error) {
 		return 0, fmt.Errorf("redis: ttl %q: %w", key, storage.ErrNotFound)
 	case d == -1:
 		return 0, nil
+	case d <= 0:
+		// PTTL answers 0 for a key in its last millisecond: alive, about to expire. 0 here would
+		// mean "no expiry", and a caller keeping the TTL would make the key permanent.
+		return time.Millisecond, nil
 	}
 	return d, nil
 }
