@@ -233,14 +233,28 @@ func (e *Engine) reasonProblem(reason string, needMin bool) ReasonCode {
 	if badText(r) {
 		return CodeReasonInvalid
 	}
-	n := utf8.RuneCountInString(r)
 	switch {
-	case n > e.maxReason:
+	case utf8.RuneCountInString(r) > e.maxReason:
 		return CodeReasonInvalid
-	case needMin && n < e.minReason:
+	case needMin && visibleLen(r) < e.minReason:
 		return CodeReasonRequired
 	}
 	return CodeNone
+}
+
+// visibleLen counts the characters of s that show: spaces, format characters (zero-width space
+// and joiners, soft hyphen, byte-order mark…) and the blank "filler" letters are not a reason.
+func visibleLen(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r), unicode.Is(unicode.Cf, r):
+		case r == '\u115f', r == '\u1160', r == '\u3164', r == '\uffa0', r == '\u2800', r == '\u2028', r == '\u2029':
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 func (e *Engine) checkReason(s *evalState) RuleOutcome {

@@ -41,6 +41,11 @@ func TestDecideRequestRules(t *testing.T) {
 			wantRule: RuleReason, wantCode: CodeReasonInvalid,
 		},
 		{
+			name:     "fail/reason-of-invisible-characters",
+			input:    func(in *Input) { in.Reason = strings.Repeat("\u200b", 12) + "\u2060\ufeff\u00ad\u3164\u2800ok" },
+			wantRule: RuleReason, wantCode: CodeReasonRequired,
+		},
+		{
 			name:     "fail/reason-too-long",
 			input:    func(in *Input) { in.Reason = strings.Repeat("a", DefaultMaxReasonLength+1) },
 			wantRule: RuleReason, wantCode: CodeReasonInvalid,
