@@ -93,6 +93,9 @@ type ConsentOptions struct {
 	MeScopes []string
 	// ListLimit bounds the requests returned by one list; default 100.
 	ListLimit int
+	// SecretText reports free text shaped like a credential (audit.LooksLikeSecret): a request
+	// whose reason or ticket is such text is refused as invalid input. nil: not checked.
+	SecretText func(string) bool
 	// Audit receives the consent.* events; default NopAudit. Logger default slog.Default().
 	Audit  Audit
 	Logger *slog.Logger

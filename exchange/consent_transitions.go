@@ -111,6 +111,9 @@ func (s *ConsentService) checkRequest(in NewAccessRequest) (time.Duration, error
 	if err := checkPurposeText("'ticket'", in.Ticket, MaxTicketSize); err != nil {
 		return 0, err
 	}
+	if s.o.SecretText != nil && (s.o.SecretText(in.Reason) || s.o.SecretText(in.Ticket)) {
+		return 0, &ConsentInputError{Msg: "'reason' or 'ticket' holds what looks like a credential (a token or a key); they are kept in the audit trail, so describe the purpose in words"}
+	}
 	d := in.Duration
 	if d == 0 || d > s.o.MaxDuration {
 		d = s.o.MaxDuration

@@ -45,6 +45,8 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 		return fosite.ErrInvalidScope.WithHintf("The client is not allowed to request the scope '%s'.", ScopeImpersonation)
 	case len(req.SubjectToken) > maxUserIDLen || strings.IndexFunc(req.SubjectToken, func(r rune) bool { return !unicode.IsPrint(r) || r == ' ' }) >= 0:
 		return badRequest("The subject token is not a valid user id.")
+	case h.o.SecretText != nil && (h.o.SecretText(req.Reason) || h.o.SecretText(req.Ticket)):
+		return badRequest("The reason or the ticket holds what looks like a credential (a token or a key); they are kept in the audit trail, so describe the purpose in words.")
 	}
 	pre := h.prefetch(ctx, req.ActorTokenType, req.ActorToken, req.SubjectToken)
 	actor, err := h.verifyToken(ctx, c, req.ActorTokenType, req.ActorToken, roleActor)

@@ -60,6 +60,10 @@ type Options struct {
 	// HTTPClient fetches trusted issuers' discovery documents and JWKS; default a client with a
 	// 5 s timeout that does not follow redirects to other hosts.
 	HTTPClient *http.Client
+	// SecretText reports free text shaped like a credential (a token or key), which the audit
+	// trail refuses to store (audit.LooksLikeSecret): an impersonation whose reason or ticket is
+	// such text is invalid_request before anything is written. nil: not checked.
+	SecretText func(string) bool
 }
 
 // TrustedIssuer is a foreign issuer whose signed JWTs are accepted as subject or actor tokens.

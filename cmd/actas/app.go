@@ -101,7 +101,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Store: a.store, Issuer: cfg.Issuer, Login: a.login, Policy: engine,
 		Representations: exchange.ConsentReps(reps), MaxDuration: cfg.Policy.SessionTTL,
 		RequestTTL: cfg.Consent.RequestTTL, Retention: cfg.Consent.Retention, MeScopes: cfg.Consent.MeScopes,
-		Audit: exchangeAudit{a.trail}, Logger: log,
+		SecretText: audit.LooksLikeSecret,
+		Audit:      exchangeAudit{a.trail}, Logger: log,
 	})
 	if err != nil {
 		a.store.Close()
@@ -131,7 +132,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		},
 		Grants: []oauth.GrantFactory{exchange.Grant(exchange.Options{
 			Decider: engine, Representations: reps, Consents: consents, Logger: log, Audit: exchangeAudit{a.trail},
-			MaxActDepth: cfg.Exchange.MaxActDepth, TrustedIssuers: trustedIssuers(cfg.Exchange.TrustedIssuers)})},
+			MaxActDepth: cfg.Exchange.MaxActDepth, TrustedIssuers: trustedIssuers(cfg.Exchange.TrustedIssuers),
+			SecretText: audit.LooksLikeSecret})},
 		ExtraGrantTypes: []string{exchange.GrantType},
 		RefreshGuard:    exchange.RefreshGuard(reps),
 	})

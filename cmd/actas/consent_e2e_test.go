@@ -185,3 +185,39 @@ func TestConsentMeScopes(t *testing.T) {
 		t.Fatalf("approve with the scope: %d %v", status, body)
 	}
 }
+
+// TestCredentialInPurposeRefused: a reason or ticket holding a token (the audit trail refuses to
+// store credentials) is invalid input before anything is written, for an impersonation and for an
+// access request; the same request with words goes through.
+func TestCredentialInPurposeRefused(t *testing.T) {
+	srv := startServer(t, "memory", withConsentForAcme)
+	console := newRP(t, srv, config.DemoConsoleClientID, config.DemoConsoleClientSecret,
+		"http://127.0.0.1:5556/callback", oidc.ScopeOpenID, exchange.APIScope)
+	sam, _ := console.codeFlow(t, newBrowser(t, srv.URL), "sam")
+	leaky := "customer pasted " + sam.AccessToken
+	status, body := exchangeForm(t, srv, url.Values{"grant_type": {exchange.GrantType},
+		"subject_token": {"u-carol"}, "subject_token_type": {exchange.TokenTypeUserID},
+		"actor_token": {sam.AccessToken}, "actor_token_type": {exchange.TokenTypeAccessToken},
+		"scope": {"impersonation openid"}, "reason": {leaky}})
+	if status != http.StatusBadRequest || body["error"] != "invalid_request" || !strings.Contains(body["error_description"].(string), "credential") {
+		t.Fatalf("impersonation with a token in its reason: %d %v", status, body)
+	}
+	status, body = apiCall(t, http.MethodPost, srv.URL+"/api/v1/access-requests", sam.AccessToken,
+		`{"target":"u-alice","reason":"`+leaky+`","duration":"30m"}`)
+	if status != http.StatusBadRequest || !strings.Contains(apiText(body), "credential") {
+		t.Fatalf("access request with a token in its reason: %d %v", status, body)
+	}
+	if status, body := askAccess(t, srv, sam.AccessToken, "u-alice"); status != http.StatusCreated {
+		t.Fatalf("the same request in words: %d %v", status, body)
+	}
+}
+
+// apiText is an API error's description, whatever member carries it.
+func apiText(body map[string]any) string {
+	for _, k := range []string{"error_description", "message"} {
+		if s, ok := body[k].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
