@@ -29,6 +29,8 @@ type Authenticator interface {
 type Evaluator interface {
 	Decide(ctx context.Context, in policy.Input) policy.Decision
 	Representable(ctx context.Context, in policy.Input) policy.Decision
+	// Impersonator reports whether a user with roles may impersonate anyone at all.
+	Impersonator(roles []string) bool
 }
 
 // UserLister pages through users in a stable order; *storage.Store satisfies it.
@@ -109,8 +111,15 @@ func (a *PolicyAPI) evaluate(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "invalid_request", "'target' (a user id) is required.")
 		return
 	}
-	if req.Actor != "" && req.Actor != p.Subject && !p.HasRole("auditor") && !p.HasRole("admin") && !p.HasRole("super_admin") {
+	privileged := p.HasRole("auditor") || p.HasRole("admin") || p.HasRole("super_admin")
+	if req.Actor != "" && req.Actor != p.Subject && !privileged {
 		writeAPIError(w, http.StatusForbidden, "access_denied", "Only auditors and admins may evaluate the policy for another actor.")
+		return
+	}
+	// A dry run explains every rule, target attributes included: it is for those who may
+	// impersonate someone (and for auditors and admins), not for any user who holds the scope.
+	if !privileged && p.User != nil && !a.Policy.Impersonator(p.User.Roles) {
+		writeAPIError(w, http.StatusForbidden, "access_denied", "None of your roles may impersonate anyone (policy.matrix), so there is nothing to evaluate.")
 		return
 	}
 	ctx := r.Context()

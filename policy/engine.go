@@ -114,6 +114,20 @@ func New(r Rules) (*Engine, error) {
 // Enabled reports whether impersonation is switched on at all (policy.enabled).
 func (e *Engine) Enabled() bool { return e.enabled }
 
+// Impersonator reports whether a user with roles may impersonate anyone at all: impersonation is
+// enabled and one of the roles has a row in the matrix. It says nothing about any one target.
+func (e *Engine) Impersonator(roles []string) bool {
+	if !e.enabled {
+		return false
+	}
+	for _, r := range roles {
+		if len(e.matrix[r]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // set is a set of strings.
 type set map[string]struct{}
 

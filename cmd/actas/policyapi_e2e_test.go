@@ -42,6 +42,7 @@ func TestPolicyAPIEndToEnd(t *testing.T) {
 			otto, _ := console.codeFlow(t, newBrowser(t, srv.URL), "otto")
 			spa := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID)
 			alice, _ := spa.codeFlow(t, newBrowser(t, srv.URL), "alice")
+			aliceAtConsole, _ := console.codeFlow(t, newBrowser(t, srv.URL), "alice") // the scope, but no impersonator role
 			eval := srv.URL + "/api/v1/policy/evaluate"
 
 			cases := []struct {
@@ -56,6 +57,7 @@ func TestPolicyAPIEndToEnd(t *testing.T) {
 				{"fail/self", sam.AccessToken, `{"target":"u-sam","reason":"Customer ticket about billing"}`, 200, false, "self_impersonation"},
 				{"fail/no-reason", sam.AccessToken, `{"target":"u-alice"}`, 200, false, "reason_required"},
 				{"fail/customer-token-lacks-scope", alice.AccessToken, `{"target":"u-bob"}`, 403, false, ""},
+				{"fail/customer-with-the-scope-is-no-impersonator", aliceAtConsole.AccessToken, `{"target":"u-dave"}`, 403, false, ""},
 				{"fail/no-token", "", `{"target":"u-bob"}`, 401, false, ""},
 				{"fail/unknown-target", sam.AccessToken, `{"target":"u-nobody"}`, 404, false, ""},
 				{"fail/unknown-field", sam.AccessToken, `{"target":"u-bob","tenant":"x"}`, 400, false, ""},
