@@ -172,3 +172,13 @@ func fixedClock(t0 time.Time, step time.Duration) func() time.Time {
 		return n
 	}
 }
+
+// hangingStore is failingStore whose appends hang until their context ends (a stalled Redis).
+type hangingStore struct{ failingStore }
+
+func (h hangingStore) AppendChainedBatch(ctx context.Context, _, _ string, _ []storage.ChainedEntry, _ int64) ([]string, error) {
+	<-ctx.Done()
+	return nil, errors.Join(storage.ErrUnavailable, ctx.Err())
+}
+
+func (h hangingStore) Head(context.Context, string) (string, error) { return "", nil }

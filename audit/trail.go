@@ -125,6 +125,9 @@ func (t *Trail) Record(ctx context.Context, e Event) error {
 	return err
 }
 
+// errBestEffortTimeout is the cause of RecordBestEffort's own deadline.
+var errBestEffortTimeout = errors.New("audit: the store did not take a best-effort event in time")
+
 // RecordBestEffort records e for events whose loss must not fail the caller: denials, failed
 // logins. The event is passed through [Sanitize] first, so a malformed request is recorded without
 // what made it malformed. When it still cannot be stored, the lost-events counter
@@ -136,7 +139,7 @@ func (t *Trail) RecordBestEffort(ctx context.Context, e Event) {
 		return
 	}
 	// The caller's context may end (a client hanging up on its denial); the record must not.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bestEffortTimeout)
+	ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), bestEffortTimeout, errBestEffortTimeout)
 	defer cancel()
 	e = Sanitize(e)
 	if d := e.Time.Sub(t.o.Now()); !e.Time.IsZero() && (d > MaxClockSkew || d < -MaxClockSkew) {
@@ -209,7 +212,9 @@ func (t *Trail) Enqueue(ctx context.Context, e Event) func() (Event, error) {
 		pos, err := t.wait(ctx, p, &e)
 		t.m.appendSeconds.Observe(time.Since(start).Seconds())
 		if err != nil {
-			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+			// A caller that gave up abandons its event; the best-effort recorder's own deadline
+			// passing means the store was too slow: that event is lost.
+			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) && !errors.Is(context.Cause(ctx), errBestEffortTimeout) {
 				t.abandoned(ctx, e, err)
 			} else {
 				t.lost(ctx, e, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,6 +163,26 @@ func TestRecordBestEffort(t *testing.T) {
 		}
 		if strings.Contains(logs.String(), testJWT) {
 			t.Fatal("the token reached the log")
+		}
+	})
+	t.Run("ok/stalled-store-counts-lost", func(t *testing.T) {
+		// Events that time out queued behind a stalled store are lost, not abandoned: nobody gave
+		// up on them but the store (a password spray during a Redis stall must page).
+		t.Parallel()
+		tr, _ := newTrail(t, hangingStore{failingStore{errDown}}, nil)
+		var wg sync.WaitGroup
+		for _, who := range []string{"u-sam", "u-ann", "u-bob"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tr.RecordBestEffort(t.Context(), audit.Event{Type: audit.TypeLoginFailed, Actor: who})
+			}()
+		}
+		wg.Wait()
+		lost := counter(t, tr, "actas_audit_events_lost_total", audit.TypeLoginFailed)
+		abandoned := counter(t, tr, "actas_audit_events_abandoned_total", audit.TypeLoginFailed)
+		if lost != 3 || abandoned != 0 {
+			t.Fatalf("lost %v, abandoned %v; want 3 and 0", lost, abandoned)
 		}
 	})
 	t.Run("ok/store-down-counts-lost", func(t *testing.T) {
