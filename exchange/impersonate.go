@@ -48,6 +48,7 @@ func (h *Handler) impersonate(ctx context.Context, ar fosite.AccessRequester, st
 	case h.o.SecretText != nil && (h.o.SecretText(req.Reason) || h.o.SecretText(req.Ticket)):
 		return badRequest("The reason or the ticket holds what looks like a credential (a token or a key); they are kept in the audit trail, so describe the purpose in words.")
 	}
+	st.ev.Target = req.SubjectToken // the id asked for (shape checked above): a refusal names it too
 	pre := h.prefetch(ctx, req.ActorTokenType, req.ActorToken, req.SubjectToken)
 	actor, err := h.verifyToken(ctx, c, req.ActorTokenType, req.ActorToken, roleActor)
 	if err != nil {

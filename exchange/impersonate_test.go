@@ -201,6 +201,9 @@ func TestImpersonationDenied(t *testing.T) {
 			if ev.Type != EventDenied || ev.ReasonCode != tt.reason || ev.Form != FormImpersonation {
 				t.Fatalf("audit %+v, want a denial with reason %q", ev, tt.reason)
 			}
+			if tt.name == "fail/unknown-target" && ev.Target != "u-nobody" {
+				t.Fatalf("the denial of an unknown target names target %q, want the id asked for", ev.Target)
+			}
 			e.reps.mu.Lock()
 			defer e.reps.mu.Unlock()
 			if tt.setup == nil && len(e.reps.starts) > 0 && tt.reason != CodeRepresentationsUnavailable {
