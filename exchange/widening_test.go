@@ -176,3 +176,16 @@ func TestRemovedUserGrantInactive(t *testing.T) {
 		t.Fatalf("introspection of a removed user's token: %v", it)
 	}
 }
+
+// TestClientSubjectGrantStaysActive: a client-credentials token's subject is its client, not a
+// user: exchanged by another client, the new token is not taken for a removed user's.
+func TestClientSubjectGrantStaysActive(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	subj := e.mint(mint{client: "spa", sub: "spa", aud: []string{testIssuer}}) // as if spa had a token of its own
+	r := e.exchange(subjectForm(subj.access, TokenTypeAccessToken))
+	wantOK(t, r)
+	if it := e.introspect(r.str("access_token")); it["active"] != true || it["sub"] != "spa" {
+		t.Fatalf("introspection of an exchanged client token: %v", it)
+	}
+}

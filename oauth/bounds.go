@@ -23,15 +23,16 @@ type refreshBounds struct {
 	now        func() time.Time
 }
 
-// userGetter reads a user record (*storage.Store).
+// userGetter reads user and client records (*storage.Store).
 type userGetter interface {
 	GetUser(ctx context.Context, id string) (*storage.User, error)
+	GetClient(ctx context.Context, id string) (fosite.Client, error)
 }
 
 // errInactiveUser: the grant's subject is no longer a user of this server, or is disabled.
 var errInactiveUser = errors.New("oauth: the grant's user is no longer active")
 
-// checkActiveUser reports, for a grant of a user of this server (its subject is neither its client,
+// checkActiveUser reports, for a grant of a user of this server (its subject is neither a client,
 // as in client credentials, nor a trusted issuer's subject), whether that user still exists and
 // is not disabled: errInactiveUser when not, the storage error when it cannot tell.
 func checkActiveUser(ctx context.Context, users userGetter, r fosite.Requester, s *Session) error {
@@ -42,6 +43,13 @@ func checkActiveUser(ctx context.Context, users userGetter, r fosite.Requester, 
 	u, err := users.GetUser(ctx, sub)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
+		// A client's own subject (a client-credentials token that another client exchanged) is
+		// not a user either.
+		if _, cerr := users.GetClient(ctx, sub); cerr == nil {
+			return nil
+		} else if !errors.Is(cerr, storage.ErrNotFound) && !errors.Is(cerr, fosite.ErrNotFound) {
+			return fmt.Errorf("oauth: read the grant's subject: %w", cerr)
+		}
 		return errInactiveUser
 	case err != nil:
 		return fmt.Errorf("oauth: read the grant's user: %w", err)

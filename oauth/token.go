@@ -156,7 +156,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := p.oauth2.NewAccessResponse(ctx, ar)
 	if err == nil {
-		err = p.fixEdDSAAtHash(ctx, resp)
+		// The tokens are stored and a refresh token rotated by now: a failure here must not lose
+		// them (a retry would look like reuse), so the ID token is then returned as fosite made it.
+		if ferr := p.fixEdDSAAtHash(ctx, resp); ferr != nil {
+			p.log.ErrorContext(ctx, "token: EdDSA at_hash not corrected", "err", ferr)
+		}
 	}
 	if err != nil {
 		p.writeTokenError(w, r, ar, err)

@@ -22,8 +22,7 @@ var ErrInvalidOptions = errors.New("redis: invalid options")
 // unavailableReplies are the prefixes of server replies that mean "this server cannot serve now"
 // rather than "this request is wrong": loading its data set, cluster without quorum, a replica after
 // a failover, a master without replicas, busy running a script, out of client slots, out of memory
-// (maxmemory reached), and on Cluster a slot that moved (the client does not follow redirects: see
-// Options.cluster; the slot map is reloaded and the client's retry goes to the right node).
+// (maxmemory reached), and on Cluster a slot still moving after the client's redirects ran out.
 var unavailableReplies = []string{
 	"LOADING ", "CLUSTERDOWN ", "READONLY ", "MASTERDOWN ", "TRYAGAIN ", "NOREPLICAS ",
 	"BUSY ", "ERR max number of clients reached", "OOM ", "MOVED ", "ASK ",

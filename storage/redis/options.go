@@ -151,7 +151,6 @@ func (o Options) fromAddrs() (client, error) {
 		Password:              o.Password,
 		DB:                    o.DB,
 		MaxRetries:            -1,
-		MaxRedirects:          -1, // a Cluster client sends a command once (see Options.cluster)
 		DialTimeout:           t,
 		ReadTimeout:           t,
 		WriteTimeout:          t,
@@ -193,15 +192,14 @@ func (o Options) simple(opt *redis.Options) {
 	}
 }
 
-// cluster applies the overrides to a Cluster client (see simple). The Cluster client also sends a
-// command again after a network error, up to MaxRedirects times, whatever MaxRetries says, so
-// MaxRedirects is 0: a script is sent once. A slot moved by resharding is then answered MOVED (the
-// client reloads its slot map; the reply counts as unavailable and the caller's retry goes to the
-// right node) instead of being followed.
+// cluster applies the overrides to a Cluster client (see simple). MaxRedirects keeps go-redis's
+// default so that MOVED and ASK replies (the command did not run) are followed while slots move.
+// The same loop also sends a command again after a network error, whatever MaxRetries says, and
+// go-redis offers no way to tell the two apart from outside: on Cluster a script whose reply was
+// lost may run twice (it then reports a conflict; see docs/operations.md).
 func (o Options) cluster(opt *redis.ClusterOptions) {
 	t := o.timeout()
 	opt.MaxRetries = -1
-	opt.MaxRedirects = -1 // go-redis reads 0 as its default (3) and -1 as none
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = t, t, t, t
 	opt.ContextTimeoutEnabled = true
 	if opt.ClientName == "" {

@@ -78,8 +78,8 @@ func TestOptionsBuild(t *testing.T) {
 			wantAddrs: []string{"127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"},
 			check: func(t *testing.T, c client) {
 				o := c.rdb.(*redis.ClusterClient).Options()
-				if o.MaxRedirects != 0 || o.MaxRetries > 0 {
-					t.Errorf("MaxRedirects %d, MaxRetries %d: a Cluster client must send a command once", o.MaxRedirects, o.MaxRetries)
+				if o.MaxRetries > 0 || o.MaxRedirects <= 0 {
+					t.Errorf("MaxRetries %d, MaxRedirects %d: want no retries, and MOVED/ASK followed", o.MaxRetries, o.MaxRedirects)
 				}
 				if !c.cluster || o.Username != "user" || o.Password != "pw" || !o.ContextTimeoutEnabled {
 					t.Errorf("cluster options: cluster=%v user %q ctx %v", c.cluster, o.Username, o.ContextTimeoutEnabled)
@@ -111,8 +111,8 @@ func TestOptionsBuild(t *testing.T) {
 			opts:      Options{Addrs: []string{"h1:7000", " h2:7001 "}},
 			wantAddrs: []string{"h1:7000", "h2:7001"},
 			check: func(t *testing.T, c client) {
-				if cc, ok := c.rdb.(*redis.ClusterClient); ok && cc.Options().MaxRedirects != 0 {
-					t.Errorf("MaxRedirects %d: a Cluster client must send a command once", cc.Options().MaxRedirects)
+				if cc, ok := c.rdb.(*redis.ClusterClient); ok && cc.Options().MaxRedirects <= 0 {
+					t.Errorf("MaxRedirects %d: MOVED/ASK must be followed", cc.Options().MaxRedirects)
 				}
 				if _, ok := c.rdb.(*redis.ClusterClient); !ok || !c.cluster {
 					t.Errorf("several addresses without a master name: %T, want a Cluster client", c.rdb)
