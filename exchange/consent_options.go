@@ -17,6 +17,7 @@ type ConsentStore interface {
 	CreateRecord(ctx context.Context, kind, id string, v any, ttl time.Duration) error
 	GetRecord(ctx context.Context, kind, id string, out any) error
 	UpdateRecord(ctx context.Context, kind, id string, ttl time.Duration, fn func(cur []byte) ([]byte, error)) error
+	DeleteRecord(ctx context.Context, kind, id string) error
 	DeleteRecordIf(ctx context.Context, kind, id string, pred func(cur []byte) (bool, error)) error
 	AddToIndex(ctx context.Context, kind, id string, ttl time.Duration, members ...string) error
 	IndexMembers(ctx context.Context, kind, id string) ([]string, error)

@@ -160,8 +160,7 @@ func (s *ConsentService) takePending(ctx context.Context, r *AccessRequest) erro
 // dropRecord removes the record of a request that was never made (its lock or indexes failed);
 // nobody has seen its id. A failure is logged: the record then expires with its TTL.
 func (s *ConsentService) dropRecord(ctx context.Context, id string) {
-	err := s.o.Store.DeleteRecordIf(ctx, kindConsent, id, func([]byte) (bool, error) { return true, nil })
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	if err := s.o.Store.DeleteRecord(ctx, kindConsent, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		s.o.Logger.WarnContext(ctx, "consent: drop the record of a request not made", "consent_id", id, "err", err)
 	}
 }

@@ -1,12 +1,8 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/token/jwt"
@@ -19,52 +15,43 @@ import (
 // "EdDSA"; relying parties (go-oidc among them) check it with SHA-512, the digest of Ed25519
 // ([keys.HashFor]). The ID token, which this server has just signed, is signed again with the
 // corrected claim. Other ID tokens are left as they are.
-func (p *Provider) fixEdDSAAtHash(ctx context.Context, resp fosite.AccessResponder) error {
+func (p *Provider) fixEdDSAAtHash(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder) error {
+	// The ID token's algorithm: the client's (a header on the session) or the server's default.
+	alg := p.opts.IDTokenAlg
+	if s, ok := ar.GetSession().(*Session); ok && s.DefaultSession != nil {
+		if a, _ := s.IDTokenHeaders().Get("alg").(string); a != "" {
+			alg = a
+		}
+	}
 	idt, _ := resp.GetExtra("id_token").(string)
-	parts := strings.Split(idt, ".")
-	if len(parts) != 3 {
+	if alg != keys.EdDSA || idt == "" || resp.GetAccessToken() == "" {
 		return nil
 	}
-	var hdr map[string]any
-	if err := decodeSegment(parts[0], &hdr); err != nil {
-		return fmt.Errorf("oauth: ID token header: %w", err)
+	tok, err := p.idSigner.Decode(ctx, idt)
+	if err != nil {
+		return fmt.Errorf("oauth: read back the ID token: %w", err)
 	}
-	if hdr["alg"] != keys.EdDSA {
+	if tok.Header["alg"] != keys.EdDSA {
 		return nil
 	}
-	var claims map[string]any
-	if err := decodeSegment(parts[1], &claims); err != nil {
-		return fmt.Errorf("oauth: ID token claims: %w", err)
-	}
-	if _, ok := claims["at_hash"]; !ok || resp.GetAccessToken() == "" {
+	if _, ok := tok.Claims["at_hash"]; !ok {
 		return nil
 	}
 	h, err := keys.TokenHash(keys.EdDSA, resp.GetAccessToken())
 	if err != nil {
 		return err
 	}
-	claims["at_hash"] = h
+	tok.Claims["at_hash"] = h
 	headers := &jwt.Headers{Extra: map[string]any{}}
-	for k, v := range hdr {
+	for k, v := range tok.Header {
 		if k != "kid" { // the signer sets the kid of the key it signs with
 			headers.Add(k, v)
 		}
 	}
-	tok, _, err := p.idSigner.Generate(ctx, jwt.MapClaims(claims), headers)
+	signed, _, err := p.idSigner.Generate(ctx, tok.Claims, headers)
 	if err != nil {
 		return fmt.Errorf("oauth: sign the ID token again: %w", err)
 	}
-	resp.SetExtra("id_token", tok)
+	resp.SetExtra("id_token", signed)
 	return nil
-}
-
-// decodeSegment decodes one base64url segment of a compact JWS into out, keeping numbers exact.
-func decodeSegment(seg string, out any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return err
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	return d.Decode(out)
 }

@@ -158,7 +158,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		// The tokens are stored and a refresh token rotated by now: a failure here must not lose
 		// them (a retry would look like reuse), so the ID token is then returned as fosite made it.
-		if ferr := p.fixEdDSAAtHash(ctx, resp); ferr != nil {
+		if ferr := p.fixEdDSAAtHash(ctx, ar, resp); ferr != nil {
 			p.log.ErrorContext(ctx, "token: EdDSA at_hash not corrected", "err", ferr)
 		}
 	}

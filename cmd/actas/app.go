@@ -275,15 +275,11 @@ func globalSecrets(cfg *config.Config) ([]byte, [][]byte, error) {
 }
 
 func newLogin(cfg *config.Config, store *storage.Store, log *slog.Logger, trail *audit.Trail) (*login.Service, error) {
-	trusted, err := parseTrustedProxies(cfg.Server.TrustedProxies)
-	if err != nil {
-		return nil, err
-	}
 	return login.New(login.Options{
-		// The same client address as everywhere else (server.trusted_proxies): behind a proxy the
-		// per-address limit and the audit trail see the client, not the proxy.
+		// The client address withClientIP put in the request (server.trusted_proxies), as everywhere
+		// else: behind a proxy the per-address limit and the audit trail see the client, not the proxy.
 		ClientIP: func(r *http.Request) string {
-			if a := clientIP(r, trusted); a.IsValid() {
+			if a := exchange.ClientIP(r.Context()); a.IsValid() {
 				return a.String()
 			}
 			return r.RemoteAddr
