@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/actas-dev/actas/oauth"
 	"github.com/actas-dev/actas/storage"
 )
 
@@ -74,33 +75,72 @@ func (s *Service) sendLogout(rec *RepSession) {
 // logoutClient delivers the logout token of session id to client c and records the outcome in
 // the session.
 func (s *Service) logoutClient(ctx context.Context, a, id, c string) {
+	if d, sent := s.notify(ctx, c, id, "representation_id"); sent {
+		s.recordDelivery(ctx, a, id, d)
+	}
+}
+
+// notify sends the logout token of session sid to client c, when c registered a
+// backchannel_logout_uri, and logs the outcome with sid under key (the kind of session). sent is
+// false when there was nothing to send (an unknown client, or one without the URI).
+func (s *Service) notify(ctx context.Context, c, sid, key string) (d LogoutDelivery, sent bool) {
+	d.ClientID = c
 	fc, err := s.o.Store.GetClient(ctx, c)
 	if err != nil {
-		if !errors.Is(err, storage.ErrNotFound) {
-			s.o.Logger.WarnContext(ctx, "back-channel logout: client lookup failed", "client_id", c, "representation_id", id, "err", err)
-			s.recordDelivery(ctx, a, id, LogoutDelivery{ClientID: c, Error: "client lookup failed"})
+		if errors.Is(err, storage.ErrNotFound) {
+			return d, false
 		}
-		return
+		s.o.Logger.WarnContext(ctx, "back-channel logout: client lookup failed", "client_id", c, key, sid, "err", err)
+		d.Error = "client lookup failed"
+		return d, true
 	}
 	sc, ok := fc.(*storage.Client)
 	if !ok || sc.BackchannelLogoutURI == "" {
-		return
+		return d, false
 	}
-	tok, err := s.logoutToken(ctx, c, id)
+	tok, err := s.logoutToken(ctx, c, sid)
 	if err != nil {
-		s.o.Logger.ErrorContext(ctx, "back-channel logout: no token", "client_id", c, "representation_id", id, "err", err)
-		s.recordDelivery(ctx, a, id, LogoutDelivery{ClientID: c, Error: "the logout token could not be signed"})
-		return
+		s.o.Logger.ErrorContext(ctx, "back-channel logout: no token", "client_id", c, key, sid, "err", err)
+		d.Error = "the logout token could not be signed"
+		return d, true
 	}
-	d := s.deliver(ctx, sc.BackchannelLogoutURI, tok)
+	d = s.deliver(ctx, sc.BackchannelLogoutURI, tok)
 	d.ClientID = c
 	if d.Delivered {
-		s.o.Logger.InfoContext(ctx, "back-channel logout delivered", "client_id", c, "representation_id", id, "attempts", d.Attempts)
+		s.o.Logger.InfoContext(ctx, "back-channel logout delivered", "client_id", c, key, sid, "attempts", d.Attempts)
 	} else {
-		s.o.Logger.WarnContext(ctx, "back-channel logout failed", "client_id", c, "representation_id", id,
+		s.o.Logger.WarnContext(ctx, "back-channel logout failed", "client_id", c, key, sid,
 			"attempts", d.Attempts, "status", d.Status, "err", d.Error)
 	}
-	s.recordDelivery(ctx, a, id, d)
+	return d, true
+}
+
+// loginClients is implemented by a [LoginSessions] that records which clients received an
+// authorization response under each login session (*login.Service).
+type loginClients interface {
+	TakeClients(ctx context.Context, sessionID string) ([]string, error)
+}
+
+// logoutLogin starts, in the background, the back-channel logout of the user's login session
+// sessionID to every client that received an authorization response under it and registered a
+// backchannel_logout_uri. The logout token's sid is the one the session's ID tokens carry
+// (oauth.LoginSID); like a representation's, it has no sub, so that a relying party ends only
+// the sessions of this login, not every session of the user.
+func (s *Service) logoutLogin(ctx context.Context, subject, sessionID string) {
+	lc, ok := s.o.LoginSessions.(loginClients)
+	if !ok || s.o.LogoutSigner == nil || sessionID == "" {
+		return
+	}
+	clients, err := lc.TakeClients(ctx, sessionID)
+	sid := oauth.LoginSID(sessionID)
+	if err != nil {
+		s.o.Logger.ErrorContext(ctx, "back-channel logout: the clients of the ended login session could not be read; none is told",
+			"user_id", subject, "login_sid", sid, "err", err)
+		return
+	}
+	for _, c := range clients {
+		s.background(func(ctx context.Context) { s.notify(ctx, c, sid, "login_sid") })
+	}
 }
 
 // deliver POSTs logout_token to uri (§2.5), retrying transport errors, timeouts, 5xx, 408, 425

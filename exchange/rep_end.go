@@ -238,10 +238,12 @@ func (s *Service) EndForTarget(ctx context.Context, target, by, reason string) (
 }
 
 // OnLoginSessionEnded is the hook for login.Service.OnLoginSessionEnded: the representer's logout
-// (RP-initiated logout, or the end of their login session) ends their active representation.
+// (RP-initiated logout, or the end of their login session) ends their active representation, and
+// the clients that received tokens under the login session get its back-channel logout.
 // Errors are logged: the hook has no way to report them, and the session still ends at expiry.
-func (s *Service) OnLoginSessionEnded(ctx context.Context, subject, _ string) {
+func (s *Service) OnLoginSessionEnded(ctx context.Context, subject, sessionID string) {
 	ctx = context.WithoutCancel(ctx)
+	s.logoutLogin(ctx, subject, sessionID)
 	id, err := s.EndForActor(ctx, "", subject, subject, EndActorLogout)
 	switch {
 	case err != nil:

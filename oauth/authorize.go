@@ -179,6 +179,16 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	for _, a := range ar.GetRequestedAudience() {
 		ar.GrantAudience(a)
 	}
+	// Recorded before the response exists, so that no client holds an ID token of this login
+	// session that its end would not announce (back-channel logout).
+	if err := p.opts.Login.RecordClient(ctx, login, client.GetID()); err != nil {
+		if unavailable(err) {
+			p.writeUnavailable(w, r, "authorize", err)
+			return
+		}
+		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
 	session := p.userSession(user, login, client.GetID())
 	session.Claims.RequestedAt = ar.GetRequestedAt()
 	if c, ok := client.(*storage.Client); ok && c.IDTokenSigningAlg != "" {

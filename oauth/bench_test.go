@@ -20,8 +20,9 @@ import (
 
 type noLogin struct{}
 
-func (noLogin) Current(*http.Request) (*storage.LoginSession, error) { return nil, storage.ErrNotFound }
-func (noLogin) LoginURL(string, string, string) string               { return "/login" }
+func (noLogin) Current(*http.Request) (*storage.LoginSession, error)              { return nil, storage.ErrNotFound }
+func (noLogin) LoginURL(string, string, string) string                            { return "/login" }
+func (noLogin) RecordClient(context.Context, *storage.LoginSession, string) error { return nil }
 func (noLogin) HasConsent(context.Context, string, string, []string) (bool, error) {
 	return false, nil
 }

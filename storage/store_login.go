@@ -182,3 +182,43 @@ func (s *Store) ListLoginSessions(ctx context.Context, subject string) ([]*Login
 	})
 	return out, nil
 }
+
+// loginClientsKey is the set of the client ids that received an authorization response under the
+// login session whose id hashes to h: the relying parties told by back-channel logout when it ends.
+func loginClientsKey(h string) string { return "login-clients:{" + h + "}" }
+
+// AddLoginClient records that clientID received an authorization response under the login session
+// id, until the session's absolute expiry (until; at least a minute when zero or past).
+func (s *Store) AddLoginClient(ctx context.Context, id, clientID string, until time.Time) error {
+	if id == "" || clientID == "" {
+		return errors.New("storage: add login client: empty session or client id")
+	}
+	ttl := until.Sub(s.opts.Now())
+	if until.IsZero() || ttl < time.Minute {
+		ttl = time.Minute
+	}
+	if err := s.kv.SetAdd(ctx, loginClientsKey(hashKey(id)), ttl, clientID); err != nil {
+		return fmt.Errorf("storage: add login client: %w", err)
+	}
+	return nil
+}
+
+// LoginClients returns the client ids recorded for the login session id by AddLoginClient (nil
+// when none), sorted. It does not require the session itself to exist: the hooks of a session
+// that has just been deleted read it.
+func (s *Store) LoginClients(ctx context.Context, id string) ([]string, error) {
+	ids, err := s.kv.SetMembers(ctx, loginClientsKey(hashKey(id)))
+	if err != nil {
+		return nil, fmt.Errorf("storage: login clients: %w", err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// DropLoginClients forgets the client ids of the login session id. A missing set is not an error.
+func (s *Store) DropLoginClients(ctx context.Context, id string) error {
+	if err := s.kv.Delete(ctx, loginClientsKey(hashKey(id))); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("storage: drop login clients: %w", err)
+	}
+	return nil
+}

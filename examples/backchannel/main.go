@@ -1,6 +1,7 @@
 // Command backchannel is a relying party's OpenID Connect Back-Channel Logout 1.0 endpoint for
-// trying actas: it receives the logout tokens that actas POSTs when a representation session ends,
-// verifies each one as a relying party must, and prints it as one JSON line.
+// trying actas: it receives the logout tokens that actas POSTs when a representation session ends
+// or a user signs out of a login session the client got tokens under, verifies each one as a relying
+// party must, and prints it as one JSON line.
 //
 //	go run ./cmd/actas serve --dev                 # terminal 1 (see docs/representations.md to
 //	                                               # register http://127.0.0.1:5557/backchannel-logout)
@@ -12,7 +13,8 @@
 //     also requires `jti`, the back-channel logout event, `sid` or `sub`, and refuses `nonce`);
 //   - its header `typ` is "logout+jwt" (so that no other JWT of actas can pass for one);
 //   - it names a session (`sid`: the representation session id, which the impersonation tokens
-//     carry) and no `sub` (actas never logs a represented user out of their own sessions);
+//     carry, or the login session's, which its ID tokens carry) and no `sub` (actas never logs a
+//     represented user out of their own sessions, nor a user out of their other browsers);
 //   - its `jti` was not seen before (a replayed token is refused).
 //
 // What to do with a valid token is the relying party's business: end every session it created

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,7 @@ type fakeStore struct {
 	users    map[string]*storage.User // by id
 	sessions map[string]fakeEntry     // by id; JSON of storage.LoginSession
 	records  map[string]fakeEntry     // by kind + "/" + id
+	clients  map[string][]string      // login session id → client ids
 }
 
 type fakeEntry struct {
@@ -273,4 +275,39 @@ func (f *fakeStore) countRecords(kind string) int {
 		}
 	}
 	return n
+}
+
+func (f *fakeStore) AddLoginClient(_ context.Context, id, clientID string, _ time.Time) error {
+	if err := f.down("AddLoginClient"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.clients == nil {
+		f.clients = map[string][]string{}
+	}
+	if !slices.Contains(f.clients[id], clientID) {
+		f.clients[id] = append(f.clients[id], clientID)
+		slices.Sort(f.clients[id])
+	}
+	return nil
+}
+
+func (f *fakeStore) LoginClients(_ context.Context, id string) ([]string, error) {
+	if err := f.down("LoginClients"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.clients[id]), nil
+}
+
+func (f *fakeStore) DropLoginClients(_ context.Context, id string) error {
+	if err := f.down("DropLoginClients"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.clients, id)
+	return nil
 }

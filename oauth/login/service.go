@@ -62,6 +62,11 @@ type Store interface {
 	CreateRecord(ctx context.Context, kind, id string, v any, ttl time.Duration) error
 	UpdateRecord(ctx context.Context, kind, id string, ttl time.Duration, fn func(cur []byte) ([]byte, error)) error
 	DeleteRecord(ctx context.Context, kind, id string) error
+	// AddLoginClient, LoginClients and DropLoginClients keep the clients that received an
+	// authorization response under a login session (see [Service.RecordClient]).
+	AddLoginClient(ctx context.Context, id, clientID string, until time.Time) error
+	LoginClients(ctx context.Context, id string) ([]string, error)
+	DropLoginClients(ctx context.Context, id string) error
 }
 
 // Options configure a [Service]. Zero values take the defaults named on each field.

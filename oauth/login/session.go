@@ -139,3 +139,30 @@ func (s *Service) endSession(ctx context.Context, ls *storage.LoginSession) erro
 	}
 	return nil
 }
+
+// RecordClient records that clientID is about to receive an authorization response (and so an ID
+// token carrying the session's sid) under ls: when ls ends, [Service.TakeClients] names it, so that
+// it can be told by back-channel logout. It must succeed before the response is issued; an error
+// wrapping storage.ErrUnavailable means the authorization should fail with 503.
+func (s *Service) RecordClient(ctx context.Context, ls *storage.LoginSession, clientID string) error {
+	if err := s.store.AddLoginClient(ctx, ls.ID, clientID, ls.ExpiresAt); err != nil {
+		return fmt.Errorf("login: record client: %w", err)
+	}
+	return nil
+}
+
+// TakeClients returns the clients recorded for the login session id and forgets them, for the
+// "login session ended" hooks (the session itself is already deleted then). A failure to forget is
+// not reported: the record expires with the session's absolute timeout.
+func (s *Service) TakeClients(ctx context.Context, id string) ([]string, error) {
+	clients, err := s.store.LoginClients(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("login: clients of the session: %w", err)
+	}
+	if len(clients) > 0 {
+		if err := s.store.DropLoginClients(ctx, id); err != nil {
+			s.log.WarnContext(ctx, "login: could not forget the clients of an ended session", "err", err)
+		}
+	}
+	return clients, nil
+}

@@ -186,3 +186,34 @@ func TestNewOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordClient: the clients recorded under a login session are named once to the "ended"
+// hooks' caller (TakeClients) and then forgotten; a store outage is reported, never ignored.
+func TestRecordClient(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	b := h.browser()
+	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+	ls, _ := b.session()
+	ctx := context.Background()
+	for _, c := range []string{"spa", "console", "spa"} {
+		if err := h.svc.RecordClient(ctx, ls, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := h.svc.TakeClients(ctx, ls.ID)
+	if err != nil || !slices.Equal(got, []string{"console", "spa"}) {
+		t.Fatalf("TakeClients = %v, %v; want [console spa]", got, err)
+	}
+	if got, err := h.svc.TakeClients(ctx, ls.ID); err != nil || len(got) != 0 {
+		t.Fatalf("second TakeClients = %v, %v; want none", got, err)
+	}
+	h.store.failOnly.Store("AddLoginClient", true)
+	if err := h.svc.RecordClient(ctx, ls, "spa"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("RecordClient with the store down: %v", err)
+	}
+	h.store.failOnly.Store("LoginClients", true)
+	if _, err := h.svc.TakeClients(ctx, ls.ID); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("TakeClients with the store down: %v", err)
+	}
+}

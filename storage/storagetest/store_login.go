@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -124,6 +125,40 @@ func testStoreLoginSessions(t *testing.T, newKV func(t *testing.T) storage.KV) {
 		storeNoErr(t, "list unknown subject", err)
 		if len(got) != 0 {
 			t.Fatalf("unknown subject: %v", storeLoginIDs(got))
+		}
+	})
+	t.Run("ok/login-clients", func(t *testing.T) {
+		h := newStoreHarness(t, newKV)
+		ls := newSession("ls1", "alice")
+		storeNoErr(t, "create", h.store.CreateLoginSession(h.ctx, ls, time.Hour))
+		until := time.Now().Add(time.Hour)
+		for _, c := range []string{"spa", "console", "spa"} {
+			storeNoErr(t, "add "+c, h.store.AddLoginClient(h.ctx, "ls1", c, until))
+		}
+		storeNoErr(t, "add to another session", h.store.AddLoginClient(h.ctx, "ls2", "mobile", until))
+		wantClients := func(id string, want ...string) {
+			t.Helper()
+			got, err := h.store.LoginClients(h.ctx, id)
+			storeNoErr(t, "login clients of "+id, err)
+			if !slices.Equal(got, want) {
+				t.Fatalf("clients of %s = %v, want %v", id, got, want)
+			}
+		}
+		wantClients("ls1", "console", "spa")
+		wantClients("ls2", "mobile")
+		wantClients("unknown")
+		// The hooks of a deleted session still find its clients; dropping them forgets them.
+		storeNoErr(t, "delete", h.store.DeleteLoginSession(h.ctx, "ls1"))
+		wantClients("ls1", "console", "spa")
+		storeNoErr(t, "drop", h.store.DropLoginClients(h.ctx, "ls1"))
+		storeNoErr(t, "drop again", h.store.DropLoginClients(h.ctx, "ls1"))
+		wantClients("ls1")
+		wantClients("ls2", "mobile")
+		if err := h.store.AddLoginClient(h.ctx, "", "spa", until); err == nil {
+			t.Fatal("added a client to an empty session id")
+		}
+		if err := h.store.AddLoginClient(h.ctx, "ls2", "", until); err == nil {
+			t.Fatal("added an empty client id")
 		}
 	})
 }
