@@ -45,7 +45,7 @@ func Default() *Config {
 		Audit:           Audit{Stream: "audit", MaxLen: 1_000_000, MaxAge: 2160 * time.Hour},
 		Exchange:        Exchange{MaxActDepth: 4},
 		Representations: Representations{Retention: 30 * 24 * time.Hour},
-		Consent:         Consent{RequestTTL: 24 * time.Hour, Retention: 30 * 24 * time.Hour},
+		Consent:         Consent{RequestTTL: 24 * time.Hour, Retention: 30 * 24 * time.Hour, MeScopes: []string{DefaultConsentScope}},
 		Handoff:         Handoff{TTL: 2 * time.Minute},
 	}
 }

@@ -43,7 +43,9 @@ func DemoClients() []Client {
 			RedirectURIs:           []string{"http://127.0.0.1:5555/callback", "http://localhost:5555/callback"},
 			PostLogoutRedirectURIs: []string{"http://127.0.0.1:5555/"},
 			GrantTypes:             []string{GrantTypeAuthorizationCode, GrantTypeRefreshToken},
-			Scopes:                 oidcScopes(),
+			// actas:consent lets a customer answer access requests from the app, once they
+			// approved that scope for it on the consent page (consent.me_scopes).
+			Scopes: append(oidcScopes(), DefaultConsentScope),
 		},
 		{
 			ID:           DemoMobileClientID,
@@ -51,7 +53,7 @@ func DemoClients() []Client {
 			Public:       true,
 			RedirectURIs: []string{"com.example.actasdemo:/callback", "http://127.0.0.1/callback"},
 			GrantTypes:   []string{GrantTypeAuthorizationCode, GrantTypeRefreshToken, GrantTypeTokenExchange},
-			Scopes:       oidcScopes(),
+			Scopes:       append(oidcScopes(), DefaultConsentScope),
 			FirstParty:   true,
 			HandoffURIs:  []string{"com.example.actasdemo:/handoff"},
 		},

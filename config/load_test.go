@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +215,29 @@ func TestLoadZeroDurationAndMissingFile(t *testing.T) {
 	_, err = Load(LoadOptions{File: "does-not-exist.yaml", Env: []string{}})
 	if err == nil || !containsAll(err.Error(), "does-not-exist.yaml", "no such file") {
 		t.Fatalf("Load(missing) = %v", err)
+	}
+}
+
+// TestLoadConsentMeScopes: a customer's token needs actas:consent to answer access requests unless
+// the file says otherwise; an explicit empty list opens the routes to any of their tokens.
+func TestLoadConsentMeScopes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, extra string
+		want        []string
+	}{
+		{"default", "", []string{DefaultConsentScope}},
+		{"explicit-empty", "consent: {me_scopes: []}\n", []string{}},
+		{"explicit", "consent: {me_scopes: [app:consent, actas:consent]}\n", []string{"app:consent", "actas:consent"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(LoadOptions{File: writeMinimal(t, tc.extra), Env: []string{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.Consent.MeScopes, tc.want) {
+				t.Fatalf("consent.me_scopes = %q, want %q", c.Consent.MeScopes, tc.want)
+			}
+		})
 	}
 }

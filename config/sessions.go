@@ -21,9 +21,16 @@ type Consent struct {
 	// Retention is how long a finished request stays visible.
 	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
 	// MeScopes are the scopes a customer's token needs for /api/v1/me/access-requests (list,
-	// approve, decline, revoke); empty: any access token of the customer for actas.
+	// approve, decline, revoke); default [DefaultConsentScope]; an explicit empty list: any access
+	// token of the customer for actas.
 	MeScopes []string `mapstructure:"me_scopes" yaml:"me_scopes"`
 }
+
+// DefaultConsentScope is the scope a customer's token needs by default to answer access requests
+// through the API: a client must be allowed it and (unless first-party) the customer must approve
+// it for that client, so a token held by an app signed in to for something else cannot approve an
+// agent's access.
+const DefaultConsentScope = "actas:consent"
 
 // Handoff configures mobile hand-off codes (docs/mobile.md).
 type Handoff struct {

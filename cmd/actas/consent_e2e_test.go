@@ -89,7 +89,7 @@ func TestConsentEndToEnd(t *testing.T) {
 			requireConsentWired(t, srv)
 			console := newRP(t, srv, config.DemoConsoleClientID, config.DemoConsoleClientSecret,
 				"http://127.0.0.1:5556/callback", oidc.ScopeOpenID, exchange.APIScope)
-			spa := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID)
+			spa := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID, config.DefaultConsentScope)
 			sam, _ := console.codeFlow(t, newBrowser(t, srv.URL), "sam")
 			alice, _ := spa.codeFlow(t, newBrowser(t, srv.URL), "alice")
 			bob, _ := spa.codeFlow(t, newBrowser(t, srv.URL), "bob")
@@ -112,9 +112,10 @@ func TestConsentEndToEnd(t *testing.T) {
 				!strings.Contains(body["error_description"].(string), "has not answered") {
 				t.Fatalf("impersonation while pending: %d %v", status, body)
 			}
-			// The agent's token cannot answer for the customer; the customer's can.
-			if status, _ := apiCall(t, http.MethodPost, srv.URL+"/api/v1/me/access-requests/"+id+"/approve", sam.AccessToken, ""); status != http.StatusNotFound {
-				t.Fatalf("agent approves own request: %d", status)
+			// The agent's token cannot answer for the customer (it lacks actas:consent; a token with
+			// it would get 404: the request is not addressed to the agent); the customer's can.
+			if status, body := apiCall(t, http.MethodPost, srv.URL+"/api/v1/me/access-requests/"+id+"/approve", sam.AccessToken, ""); status != http.StatusForbidden || body["error"] != "insufficient_scope" {
+				t.Fatalf("agent approves own request: %d %v", status, body)
 			}
 			status, body = apiCall(t, http.MethodGet, srv.URL+"/api/v1/me/access-requests?state=pending", alice.AccessToken, "")
 			if list, _ := body["access_requests"].([]any); status != http.StatusOK || len(list) != 1 {
@@ -154,19 +155,11 @@ func TestConsentEndToEnd(t *testing.T) {
 	}
 }
 
-// TestConsentMeScopes: with consent.me_scopes set, a customer's token answers access requests only
-// when it carries those scopes (a token of an app the customer signed in to for something else
-// cannot approve for them).
+// TestConsentMeScopes: by default (consent.me_scopes [actas:consent]) a customer's token answers
+// access requests only when it carries actas:consent (a token of an app the customer signed in to
+// for something else cannot approve for them).
 func TestConsentMeScopes(t *testing.T) {
-	srv := startServer(t, "memory", func(c *config.Config) {
-		withConsentForAcme(c)
-		c.Consent.MeScopes = []string{"actas:consent"}
-		for i := range c.Clients {
-			if c.Clients[i].ID == config.DemoSPAClientID {
-				c.Clients[i].Scopes = append(c.Clients[i].Scopes, "actas:consent")
-			}
-		}
-	})
+	srv := startServer(t, "memory", withConsentForAcme)
 	console := newRP(t, srv, config.DemoConsoleClientID, config.DemoConsoleClientSecret,
 		"http://127.0.0.1:5556/callback", oidc.ScopeOpenID, exchange.APIScope)
 	sam, _ := console.codeFlow(t, newBrowser(t, srv.URL), "sam")

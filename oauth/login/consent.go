@@ -141,6 +141,7 @@ var scopeDescriptions = map[string]string{
 	"profile":        "See your name and username",
 	"email":          "See your email address",
 	"offline_access": "Stay connected when you are not using it",
+	"actas:consent":  "Approve or decline support agents' requests to access your account",
 }
 
 func scopeViews(scopes []string) []scopeView {
