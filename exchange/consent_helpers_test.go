@@ -204,7 +204,9 @@ func (l *pageLogin) Current(r *http.Request) (*storage.LoginSession, error) {
 	return ls, nil
 }
 
-func (l *pageLogin) RecordClient(context.Context, *storage.LoginSession, string) error { return nil }
+func (l *pageLogin) RecordGrant(context.Context, *storage.LoginSession, storage.LoginGrant) error {
+	return nil
+}
 
 func (l *pageLogin) LoginURL(returnTo, _, _ string) string {
 	return "/login?" + url.Values{"return_to": {returnTo}}.Encode()

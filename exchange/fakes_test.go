@@ -68,8 +68,10 @@ func (fakeLogin) Current(r *http.Request) (*storage.LoginSession, error) {
 	return &storage.LoginSession{ID: "login-" + u, Subject: u, AuthTime: now.Add(-time.Minute), AMR: amr,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}, nil
 }
-func (fakeLogin) LoginURL(string, string, string) string                            { return "/login" }
-func (fakeLogin) RecordClient(context.Context, *storage.LoginSession, string) error { return nil }
+func (fakeLogin) LoginURL(string, string, string) string { return "/login" }
+func (fakeLogin) RecordGrant(context.Context, *storage.LoginSession, storage.LoginGrant) error {
+	return nil
+}
 func (fakeLogin) HasConsent(context.Context, string, string, []string) (bool, error) {
 	return true, nil
 }

@@ -115,30 +115,36 @@ func (s *Service) notify(ctx context.Context, c, sid, key string) (d LogoutDeliv
 	return d, true
 }
 
-// loginClients is implemented by a [LoginSessions] that records which clients received an
-// authorization response under each login session (*login.Service).
-type loginClients interface {
-	TakeClients(ctx context.Context, sessionID string) ([]string, error)
+// loginGrants is implemented by a [LoginSessions] that records the grants issued under each login
+// session (*login.Service).
+type loginGrants interface {
+	TakeGrants(ctx context.Context, sessionID string) ([]storage.LoginGrant, error)
 }
 
 // logoutLogin starts, in the background, the back-channel logout of the user's login session
 // sessionID to every client that received an authorization response under it and registered a
 // backchannel_logout_uri. The logout token's sid is the one the session's ID tokens carry
 // (oauth.LoginSID); like a representation's, it has no sub, so that a relying party ends only
-// the sessions of this login, not every session of the user.
+// the sessions of this login, not every session of the user. (The login service has already
+// revoked the grants that were not granted offline_access.)
 func (s *Service) logoutLogin(ctx context.Context, subject, sessionID string) {
-	lc, ok := s.o.LoginSessions.(loginClients)
+	lg, ok := s.o.LoginSessions.(loginGrants)
 	if !ok || s.o.LogoutSigner == nil || sessionID == "" {
 		return
 	}
-	clients, err := lc.TakeClients(ctx, sessionID)
+	grants, err := lg.TakeGrants(ctx, sessionID)
 	sid := oauth.LoginSID(sessionID)
 	if err != nil {
 		s.o.Logger.ErrorContext(ctx, "back-channel logout: the clients of the ended login session could not be read; none is told",
 			"user_id", subject, "login_sid", sid, "err", err)
 		return
 	}
-	for _, c := range clients {
+	clients := make([]string, 0, len(grants))
+	for _, g := range grants {
+		clients = append(clients, g.ClientID)
+	}
+	slices.Sort(clients)
+	for _, c := range slices.Compact(clients) {
 		s.background(func(ctx context.Context) { s.notify(ctx, c, sid, "login_sid") })
 	}
 }

@@ -188,8 +188,10 @@ type repLoginFake struct{}
 func (repLoginFake) Current(*http.Request) (*storage.LoginSession, error) {
 	return nil, errors.New("no session")
 }
-func (repLoginFake) LoginURL(string, string, string) string                            { return "/login" }
-func (repLoginFake) RecordClient(context.Context, *storage.LoginSession, string) error { return nil }
+func (repLoginFake) LoginURL(string, string, string) string { return "/login" }
+func (repLoginFake) RecordGrant(context.Context, *storage.LoginSession, storage.LoginGrant) error {
+	return nil
+}
 func (repLoginFake) HasConsent(context.Context, string, string, []string) (bool, error) {
 	return true, nil
 }

@@ -180,8 +180,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		ar.GrantAudience(a)
 	}
 	// Recorded before the response exists, so that no client holds an ID token of this login
-	// session that its end would not announce (back-channel logout).
-	if err := p.opts.Login.RecordClient(ctx, login, client.GetID()); err != nil {
+	// session that its end would not announce (back-channel logout), nor a grant it would not
+	// revoke. The grant's request id is the authorize request's: fosite gives it to every token
+	// issued from the code, and refreshes keep it.
+	g := storage.LoginGrant{ClientID: client.GetID(), RequestID: ar.GetID(), Offline: slices.Contains(ar.GetGrantedScopes(), "offline_access")}
+	if err := p.opts.Login.RecordGrant(ctx, login, g); err != nil {
 		if unavailable(err) {
 			p.writeUnavailable(w, r, "authorize", err)
 			return

@@ -20,9 +20,11 @@ import (
 
 type noLogin struct{}
 
-func (noLogin) Current(*http.Request) (*storage.LoginSession, error)              { return nil, storage.ErrNotFound }
-func (noLogin) LoginURL(string, string, string) string                            { return "/login" }
-func (noLogin) RecordClient(context.Context, *storage.LoginSession, string) error { return nil }
+func (noLogin) Current(*http.Request) (*storage.LoginSession, error) { return nil, storage.ErrNotFound }
+func (noLogin) LoginURL(string, string, string) string               { return "/login" }
+func (noLogin) RecordGrant(context.Context, *storage.LoginSession, storage.LoginGrant) error {
+	return nil
+}
 func (noLogin) HasConsent(context.Context, string, string, []string) (bool, error) {
 	return false, nil
 }

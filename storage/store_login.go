@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -183,42 +184,67 @@ func (s *Store) ListLoginSessions(ctx context.Context, subject string) ([]*Login
 	return out, nil
 }
 
-// loginClientsKey is the set of the client ids that received an authorization response under the
-// login session whose id hashes to h: the relying parties told by back-channel logout when it ends.
-func loginClientsKey(h string) string { return "login-clients:{" + h + "}" }
+// loginGrantsKey is the set of the grants issued under the login session whose id hashes to h
+// (JSON [LoginGrant] members): the relying parties told by back-channel logout when it ends, and
+// the grants it revokes then.
+func loginGrantsKey(h string) string { return "login-grants:{" + h + "}" }
 
-// AddLoginClient records that clientID received an authorization response under the login session
-// id, until the session's absolute expiry (until; at least a minute when zero or past).
-func (s *Store) AddLoginClient(ctx context.Context, id, clientID string, until time.Time) error {
-	if id == "" || clientID == "" {
-		return errors.New("storage: add login client: empty session or client id")
+// LoginGrant is an authorization response issued under a login session: the client it went to,
+// the request id of the grant it starts (the id of every token issued from its code, refreshes
+// included), and whether offline_access was granted (such a grant outlives the login session).
+type LoginGrant struct {
+	ClientID  string `json:"c"`
+	RequestID string `json:"g"`
+	Offline   bool   `json:"o,omitempty"`
+}
+
+// AddLoginGrant records g under the login session id, until the session's absolute expiry
+// (until; at least a minute when zero or past).
+func (s *Store) AddLoginGrant(ctx context.Context, id string, g LoginGrant, until time.Time) error {
+	if id == "" || g.ClientID == "" || g.RequestID == "" {
+		return errors.New("storage: add login grant: empty session, client or request id")
 	}
 	ttl := until.Sub(s.opts.Now())
 	if until.IsZero() || ttl < time.Minute {
 		ttl = time.Minute
 	}
-	if err := s.kv.SetAdd(ctx, loginClientsKey(hashKey(id)), ttl, clientID); err != nil {
-		return fmt.Errorf("storage: add login client: %w", err)
+	member, err := json.Marshal(g)
+	if err != nil {
+		return fmt.Errorf("storage: encode login grant: %w", err)
+	}
+	if err := s.kv.SetAdd(ctx, loginGrantsKey(hashKey(id)), ttl, string(member)); err != nil {
+		return fmt.Errorf("storage: add login grant: %w", err)
 	}
 	return nil
 }
 
-// LoginClients returns the client ids recorded for the login session id by AddLoginClient (nil
-// when none), sorted. It does not require the session itself to exist: the hooks of a session
-// that has just been deleted read it.
-func (s *Store) LoginClients(ctx context.Context, id string) ([]string, error) {
-	ids, err := s.kv.SetMembers(ctx, loginClientsKey(hashKey(id)))
+// LoginGrants returns the grants recorded for the login session id by AddLoginGrant (nil when
+// none), ordered by client then request id. It does not require the session itself to exist: the
+// hooks of a session that has just been deleted read it. A member that does not decode is an error
+// (a grant that could not be revoked must not pass unnoticed).
+func (s *Store) LoginGrants(ctx context.Context, id string) ([]LoginGrant, error) {
+	members, err := s.kv.SetMembers(ctx, loginGrantsKey(hashKey(id)))
 	if err != nil {
-		return nil, fmt.Errorf("storage: login clients: %w", err)
+		return nil, fmt.Errorf("storage: login grants: %w", err)
 	}
-	slices.Sort(ids)
-	return ids, nil
+	var out []LoginGrant
+	for _, m := range members {
+		var g LoginGrant
+		if err := json.Unmarshal([]byte(m), &g); err != nil || g.ClientID == "" || g.RequestID == "" {
+			return nil, fmt.Errorf("storage: login grants: undecodable entry")
+		}
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b LoginGrant) int {
+		return cmp.Or(strings.Compare(a.ClientID, b.ClientID), strings.Compare(a.RequestID, b.RequestID))
+	})
+	return out, nil
 }
 
-// DropLoginClients forgets the client ids of the login session id. A missing set is not an error.
-func (s *Store) DropLoginClients(ctx context.Context, id string) error {
-	if err := s.kv.Delete(ctx, loginClientsKey(hashKey(id))); err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("storage: drop login clients: %w", err)
+// DropLoginGrants forgets the grants of the login session id. A missing set is not an error.
+func (s *Store) DropLoginGrants(ctx context.Context, id string) error {
+	if err := s.kv.Delete(ctx, loginGrantsKey(hashKey(id))); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("storage: drop login grants: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -8,15 +9,16 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
 	"github.com/actas-dev/actas/config"
 )
 
 // TestLoginBackchannelLogout: the end of a user's own login session (RP-initiated logout, sign out
-// everywhere) sends a back-channel logout whose sid is the one the session's ID tokens carry to
-// every client that received an authorization response under that session and registered a
-// backchannel_logout_uri; a client that did not hears nothing of it. The relying parties verify the
-// logout tokens with go-oidc.
+// everywhere) revokes the grants issued under it without offline_access and sends a back-channel
+// logout whose sid is the one the session's ID tokens carry to every client that received an
+// authorization response under that session and registered a backchannel_logout_uri; a client that
+// did not hears nothing of it. The relying parties verify the logout tokens with go-oidc.
 func TestLoginBackchannelLogout(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
@@ -33,6 +35,7 @@ func TestLoginBackchannelLogout(t *testing.T) {
 			})
 			console := newRP(t, srv, config.DemoConsoleClientID, config.DemoConsoleClientSecret, "http://127.0.0.1:5556/callback", oidc.ScopeOpenID)
 			spa := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID)
+			offlineSPA := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID, oidc.ScopeOfflineAccess)
 			for rx, rp := range map[*repLogoutReceiver]*rp{consoleRx: console, spaRx: spa} {
 				rx.mu.Lock()
 				rx.verifier = rp.provider.Verifier(&oidc.Config{ClientID: rp.oauth.ClientID})
@@ -51,7 +54,7 @@ func TestLoginBackchannelLogout(t *testing.T) {
 			// Browser A: alice signs in to the console, then (single sign-on) to the SPA.
 			a := newBrowser(t, srv.URL)
 			consoleTok, consoleID := console.codeFlow(t, a, "alice")
-			_, spaID := spa.codeFlow(t, a, "alice")
+			spaTok, spaID := offlineSPA.codeFlow(t, a, "alice")
 			sidA := sidOf(consoleID)
 			if sidOf(spaID) != sidA {
 				t.Fatalf("one login session, two sids: %s and %s", sidA, sidOf(spaID))
@@ -70,12 +73,26 @@ func TestLoginBackchannelLogout(t *testing.T) {
 			}
 			consoleRx.waitFor(t, sidA)
 			spaRx.waitFor(t, sidA)
+			// The console's grant (no offline_access) is revoked with the session; the SPA's,
+			// granted offline_access, outlives it.
+			if in := introspect(t, srv, consoleTok.AccessToken); in["active"] != false {
+				t.Fatalf("the console's token survived the logout: %v", in)
+			}
+			if in := introspect(t, srv, spaTok.AccessToken); in["active"] != true {
+				t.Fatalf("the offline grant's token was revoked: %v", in)
+			}
+			if _, err := offlineSPA.oauth.TokenSource(context.Background(), &oauth2.Token{RefreshToken: spaTok.RefreshToken}).Token(); err != nil {
+				t.Fatalf("refreshing the offline grant after the logout: %v", err)
+			}
 
 			// Sign out everywhere ends B: only the SPA received a response under it.
 			if status, body := repAPICall(t, srv, http.MethodPost, "/api/v1/me/sessions/end", spaTokB.AccessToken); status != http.StatusOK {
 				t.Fatalf("sign out everywhere: %d %v", status, body)
 			}
 			spaRx.waitFor(t, sidB)
+			if in := introspect(t, srv, spaTokB.AccessToken); in["active"] != false {
+				t.Fatalf("the SPA's token of browser B survived sign out everywhere: %v", in)
+			}
 			time.Sleep(300 * time.Millisecond) // time for a delivery that must not happen
 			for name, tc := range map[string]struct {
 				rx   *repLogoutReceiver

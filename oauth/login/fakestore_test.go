@@ -45,10 +45,11 @@ type fakeStore struct {
 	lookupDelay atomic.Int64
 
 	mu       sync.Mutex
-	users    map[string]*storage.User // by id
-	sessions map[string]fakeEntry     // by id; JSON of storage.LoginSession
-	records  map[string]fakeEntry     // by kind + "/" + id
-	clients  map[string][]string      // login session id → client ids
+	users    map[string]*storage.User        // by id
+	sessions map[string]fakeEntry            // by id; JSON of storage.LoginSession
+	records  map[string]fakeEntry            // by kind + "/" + id
+	grants   map[string][]storage.LoginGrant // login session id → grants
+	revoked  []string                        // "access <request id>" / "refresh <request id>"
 }
 
 type fakeEntry struct {
@@ -277,37 +278,56 @@ func (f *fakeStore) countRecords(kind string) int {
 	return n
 }
 
-func (f *fakeStore) AddLoginClient(_ context.Context, id, clientID string, _ time.Time) error {
-	if err := f.down("AddLoginClient"); err != nil {
+func (f *fakeStore) AddLoginGrant(_ context.Context, id string, g storage.LoginGrant, _ time.Time) error {
+	if err := f.down("AddLoginGrant"); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.clients == nil {
-		f.clients = map[string][]string{}
+	if f.grants == nil {
+		f.grants = map[string][]storage.LoginGrant{}
 	}
-	if !slices.Contains(f.clients[id], clientID) {
-		f.clients[id] = append(f.clients[id], clientID)
-		slices.Sort(f.clients[id])
+	if !slices.Contains(f.grants[id], g) {
+		f.grants[id] = append(f.grants[id], g)
 	}
 	return nil
 }
 
-func (f *fakeStore) LoginClients(_ context.Context, id string) ([]string, error) {
-	if err := f.down("LoginClients"); err != nil {
+func (f *fakeStore) LoginGrants(_ context.Context, id string) ([]storage.LoginGrant, error) {
+	if err := f.down("LoginGrants"); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.clients[id]), nil
+	return slices.Clone(f.grants[id]), nil
 }
 
-func (f *fakeStore) DropLoginClients(_ context.Context, id string) error {
-	if err := f.down("DropLoginClients"); err != nil {
+func (f *fakeStore) DropLoginGrants(_ context.Context, id string) error {
+	if err := f.down("DropLoginGrants"); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.clients, id)
+	delete(f.grants, id)
+	return nil
+}
+
+func (f *fakeStore) RevokeAccessToken(_ context.Context, requestID string) error {
+	if err := f.down("RevokeAccessToken"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.revoked = append(f.revoked, "access "+requestID)
+	return nil
+}
+
+func (f *fakeStore) RevokeRefreshToken(_ context.Context, requestID string) error {
+	if err := f.down("RevokeRefreshToken"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.revoked = append(f.revoked, "refresh "+requestID)
 	return nil
 }

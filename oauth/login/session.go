@@ -124,13 +124,29 @@ func (s *Service) EndAllSessions(ctx context.Context, subject string) error {
 	return errors.Join(errs...)
 }
 
-// endSession deletes ls and, once storage confirmed, calls the hooks.
+// endSession revokes the session-bound grants of ls, deletes ls and, once storage confirmed, calls
+// the hooks. When the grants cannot be revoked the session is kept and the error returned, so that
+// the sign-out can be retried rather than leave tokens of a session that looks ended.
 func (s *Service) endSession(ctx context.Context, ls *storage.LoginSession) error {
-	err := s.store.DeleteLoginSession(ctx, ls.ID)
+	grants, err := s.store.LoginGrants(ctx, ls.ID)
+	if err != nil {
+		return fmt.Errorf("login: grants of the session: %w", err)
+	}
+	revoked := map[string]bool{}
+	if err := s.revokeGrants(ctx, grants, revoked); err != nil {
+		return err
+	}
+	err = s.store.DeleteLoginSession(ctx, ls.ID)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("login: delete session: %w", err)
 	}
-	s.log.InfoContext(ctx, "login session ended", "user_id", ls.Subject)
+	// A grant recorded by an authorization that ran while the session was being ended.
+	if late, err := s.store.LoginGrants(ctx, ls.ID); err != nil {
+		s.log.ErrorContext(ctx, "login: grants recorded while the session ended could not be read", "user_id", ls.Subject, "err", err)
+	} else if err := s.revokeGrants(ctx, late, revoked); err != nil {
+		s.log.ErrorContext(ctx, "login: grants recorded while the session ended could not be revoked", "user_id", ls.Subject, "err", err)
+	}
+	s.log.InfoContext(ctx, "login session ended", "user_id", ls.Subject, "grants_revoked", len(revoked))
 	s.hookMu.RLock()
 	hooks := s.hooks
 	s.hookMu.RUnlock()
@@ -140,29 +156,62 @@ func (s *Service) endSession(ctx context.Context, ls *storage.LoginSession) erro
 	return nil
 }
 
-// RecordClient records that clientID is about to receive an authorization response (and so an ID
-// token carrying the session's sid) under ls: when ls ends, [Service.TakeClients] names it, so that
-// it can be told by back-channel logout. It must succeed before the response is issued; an error
-// wrapping storage.ErrUnavailable means the authorization should fail with 503.
-func (s *Service) RecordClient(ctx context.Context, ls *storage.LoginSession, clientID string) error {
-	if err := s.store.AddLoginClient(ctx, ls.ID, clientID, ls.ExpiresAt); err != nil {
-		return fmt.Errorf("login: record client: %w", err)
+// RecordGrant records that g, an authorization response (and so an ID token carrying the
+// session's sid, and a grant), is about to be issued under ls: when ls ends, [Service.TakeGrants]
+// names it, so that its client can be told by back-channel logout and its tokens revoked unless it
+// was granted offline_access. It must succeed before the response is issued; an error wrapping
+// storage.ErrUnavailable means the authorization should fail with 503.
+func (s *Service) RecordGrant(ctx context.Context, ls *storage.LoginSession, g storage.LoginGrant) error {
+	if err := s.store.AddLoginGrant(ctx, ls.ID, g, ls.ExpiresAt); err != nil {
+		return fmt.Errorf("login: record grant: %w", err)
 	}
 	return nil
 }
 
-// TakeClients returns the clients recorded for the login session id and forgets them, for the
+// TakeGrants returns the grants recorded for the login session id and forgets them, for the
 // "login session ended" hooks (the session itself is already deleted then). A failure to forget is
-// not reported: the record expires with the session's absolute timeout.
-func (s *Service) TakeClients(ctx context.Context, id string) ([]string, error) {
-	clients, err := s.store.LoginClients(ctx, id)
+// only logged: the record expires with the session's absolute timeout.
+func (s *Service) TakeGrants(ctx context.Context, id string) ([]storage.LoginGrant, error) {
+	grants, err := s.store.LoginGrants(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("login: clients of the session: %w", err)
+		return nil, fmt.Errorf("login: grants of the session: %w", err)
 	}
-	if len(clients) > 0 {
-		if err := s.store.DropLoginClients(ctx, id); err != nil {
-			s.log.WarnContext(ctx, "login: could not forget the clients of an ended session", "err", err)
+	if len(grants) > 0 {
+		if err := s.store.DropLoginGrants(ctx, id); err != nil {
+			s.log.WarnContext(ctx, "login: could not forget the grants of an ended session", "err", err)
 		}
 	}
-	return clients, nil
+	return grants, nil
+}
+
+// revokeGrants revokes every token of each grant in gs that was not granted offline_access and is
+// not in done, adding it to done once revoked (OIDC Back-Channel Logout 1.0 §2.7: refresh tokens
+// issued without offline_access to a session being logged out should be revoked; its access tokens
+// go with them, so introspection answers inactive). A grant with offline_access outlives the login
+// session, as it was asked to. It tries every grant and returns the errors joined.
+func (s *Service) revokeGrants(ctx context.Context, gs []storage.LoginGrant, done map[string]bool) error {
+	var errs []error
+	for _, g := range gs {
+		if g.Offline || done[g.RequestID] {
+			continue
+		}
+		errA := s.store.RevokeAccessToken(ctx, g.RequestID)
+		errR := s.store.RevokeRefreshToken(ctx, g.RequestID)
+		if err := errors.Join(ignoreNotFound(errA), ignoreNotFound(errR)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		done[g.RequestID] = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("login: revoke the grants of the session: %w", err)
+	}
+	return nil
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	return err
 }

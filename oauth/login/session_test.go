@@ -187,33 +187,80 @@ func TestNewOptions(t *testing.T) {
 	}
 }
 
-// TestRecordClient: the clients recorded under a login session are named once to the "ended"
-// hooks' caller (TakeClients) and then forgotten; a store outage is reported, never ignored.
-func TestRecordClient(t *testing.T) {
+// TestRecordGrant: the grants recorded under a login session are named once to the "ended" hooks'
+// caller (TakeGrants) and then forgotten; a store outage is reported, never ignored.
+func TestRecordGrant(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser()
 	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
 	ls, _ := b.session()
 	ctx := context.Background()
-	for _, c := range []string{"spa", "console", "spa"} {
-		if err := h.svc.RecordClient(ctx, ls, c); err != nil {
+	spa := storage.LoginGrant{ClientID: "spa", RequestID: "r1"}
+	console := storage.LoginGrant{ClientID: "console", RequestID: "r2", Offline: true}
+	for _, g := range []storage.LoginGrant{spa, console, spa} {
+		if err := h.svc.RecordGrant(ctx, ls, g); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := h.svc.TakeClients(ctx, ls.ID)
-	if err != nil || !slices.Equal(got, []string{"console", "spa"}) {
-		t.Fatalf("TakeClients = %v, %v; want [console spa]", got, err)
+	got, err := h.svc.TakeGrants(ctx, ls.ID)
+	if err != nil || !slices.Equal(got, []storage.LoginGrant{spa, console}) {
+		t.Fatalf("TakeGrants = %+v, %v; want spa then console", got, err)
 	}
-	if got, err := h.svc.TakeClients(ctx, ls.ID); err != nil || len(got) != 0 {
-		t.Fatalf("second TakeClients = %v, %v; want none", got, err)
+	if got, err := h.svc.TakeGrants(ctx, ls.ID); err != nil || len(got) != 0 {
+		t.Fatalf("second TakeGrants = %+v, %v; want none", got, err)
 	}
-	h.store.failOnly.Store("AddLoginClient", true)
-	if err := h.svc.RecordClient(ctx, ls, "spa"); !errors.Is(err, storage.ErrUnavailable) {
-		t.Fatalf("RecordClient with the store down: %v", err)
+	h.store.failOnly.Store("AddLoginGrant", true)
+	if err := h.svc.RecordGrant(ctx, ls, spa); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("RecordGrant with the store down: %v", err)
 	}
-	h.store.failOnly.Store("LoginClients", true)
-	if _, err := h.svc.TakeClients(ctx, ls.ID); !errors.Is(err, storage.ErrUnavailable) {
-		t.Fatalf("TakeClients with the store down: %v", err)
+	h.store.failOnly.Store("LoginGrants", true)
+	if _, err := h.svc.TakeGrants(ctx, ls.ID); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("TakeGrants with the store down: %v", err)
+	}
+}
+
+// TestEndSessionRevokesGrants: ending a login session revokes the tokens of the grants issued under
+// it without offline_access (those with it outlive the session) before the session is deleted; when
+// that revocation fails, the session stays and the sign-out reports the error, so it can be retried.
+func TestEndSessionRevokesGrants(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	b := h.browser()
+	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+	ls, _ := b.session()
+	ctx := context.Background()
+	for _, g := range []storage.LoginGrant{{ClientID: "spa", RequestID: "r1"}, {ClientID: "console", RequestID: "r2", Offline: true}} {
+		if err := h.svc.RecordGrant(ctx, ls, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	h.store.failOnly.Store("RevokeRefreshToken", true)
+	wantStatus(t, b.post("/probe/logout", nil), http.StatusServiceUnavailable)
+	if got, _ := b.session(); got == nil {
+		t.Fatal("the session ended although its grants were not revoked")
+	}
+	if n := len(h.endedSessions()); n != 0 {
+		t.Fatalf("%d ended hooks for a session that did not end", n)
+	}
+
+	h.store.failOnly.Delete("RevokeRefreshToken")
+	h.store.mu.Lock()
+	h.store.revoked = nil
+	h.store.mu.Unlock()
+	wantStatus(t, b.post("/probe/logout", nil), http.StatusOK)
+	if got, _ := b.session(); got != nil {
+		t.Fatal("session survives logout")
+	}
+	h.store.mu.Lock()
+	revoked := slices.Clone(h.store.revoked)
+	h.store.mu.Unlock()
+	if !slices.Equal(revoked, []string{"access r1", "refresh r1"}) {
+		t.Fatalf("revoked %v, want the tokens of r1 only", revoked)
+	}
+	// The ended hooks still find every grant (for the back-channel logout of their clients).
+	if got, err := h.svc.TakeGrants(ctx, ls.ID); err != nil || len(got) != 2 {
+		t.Fatalf("TakeGrants after the end = %+v, %v", got, err)
 	}
 }

@@ -127,38 +127,44 @@ func testStoreLoginSessions(t *testing.T, newKV func(t *testing.T) storage.KV) {
 			t.Fatalf("unknown subject: %v", storeLoginIDs(got))
 		}
 	})
-	t.Run("ok/login-clients", func(t *testing.T) {
+	t.Run("ok/login-grants", func(t *testing.T) {
 		h := newStoreHarness(t, newKV)
 		ls := newSession("ls1", "alice")
 		storeNoErr(t, "create", h.store.CreateLoginSession(h.ctx, ls, time.Hour))
 		until := time.Now().Add(time.Hour)
-		for _, c := range []string{"spa", "console", "spa"} {
-			storeNoErr(t, "add "+c, h.store.AddLoginClient(h.ctx, "ls1", c, until))
+		spa1 := storage.LoginGrant{ClientID: "spa", RequestID: "r1"}
+		spa2 := storage.LoginGrant{ClientID: "spa", RequestID: "r2", Offline: true}
+		console := storage.LoginGrant{ClientID: "console", RequestID: "r3"}
+		for _, g := range []storage.LoginGrant{spa2, console, spa1, spa2} {
+			storeNoErr(t, "add "+g.RequestID, h.store.AddLoginGrant(h.ctx, "ls1", g, until))
 		}
-		storeNoErr(t, "add to another session", h.store.AddLoginClient(h.ctx, "ls2", "mobile", until))
-		wantClients := func(id string, want ...string) {
+		mobile := storage.LoginGrant{ClientID: "mobile", RequestID: "r4"}
+		storeNoErr(t, "add to another session", h.store.AddLoginGrant(h.ctx, "ls2", mobile, until))
+		wantGrants := func(id string, want ...storage.LoginGrant) {
 			t.Helper()
-			got, err := h.store.LoginClients(h.ctx, id)
-			storeNoErr(t, "login clients of "+id, err)
+			got, err := h.store.LoginGrants(h.ctx, id)
+			storeNoErr(t, "login grants of "+id, err)
 			if !slices.Equal(got, want) {
-				t.Fatalf("clients of %s = %v, want %v", id, got, want)
+				t.Fatalf("grants of %s = %+v, want %+v", id, got, want)
 			}
 		}
-		wantClients("ls1", "console", "spa")
-		wantClients("ls2", "mobile")
-		wantClients("unknown")
-		// The hooks of a deleted session still find its clients; dropping them forgets them.
+		wantGrants("ls1", console, spa1, spa2)
+		wantGrants("ls2", mobile)
+		wantGrants("unknown")
+		// The hooks of a deleted session still find its grants; dropping them forgets them.
 		storeNoErr(t, "delete", h.store.DeleteLoginSession(h.ctx, "ls1"))
-		wantClients("ls1", "console", "spa")
-		storeNoErr(t, "drop", h.store.DropLoginClients(h.ctx, "ls1"))
-		storeNoErr(t, "drop again", h.store.DropLoginClients(h.ctx, "ls1"))
-		wantClients("ls1")
-		wantClients("ls2", "mobile")
-		if err := h.store.AddLoginClient(h.ctx, "", "spa", until); err == nil {
-			t.Fatal("added a client to an empty session id")
+		wantGrants("ls1", console, spa1, spa2)
+		storeNoErr(t, "drop", h.store.DropLoginGrants(h.ctx, "ls1"))
+		storeNoErr(t, "drop again", h.store.DropLoginGrants(h.ctx, "ls1"))
+		wantGrants("ls1")
+		wantGrants("ls2", mobile)
+		for name, g := range map[string]storage.LoginGrant{"no-client": {RequestID: "r"}, "no-request": {ClientID: "spa"}} {
+			if err := h.store.AddLoginGrant(h.ctx, "ls2", g, until); err == nil {
+				t.Fatalf("%s: added", name)
+			}
 		}
-		if err := h.store.AddLoginClient(h.ctx, "ls2", "", until); err == nil {
-			t.Fatal("added an empty client id")
+		if err := h.store.AddLoginGrant(h.ctx, "", spa1, until); err == nil {
+			t.Fatal("added a grant to an empty session id")
 		}
 	})
 }
