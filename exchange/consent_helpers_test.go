@@ -204,7 +204,7 @@ func (l *pageLogin) Current(r *http.Request) (*storage.LoginSession, error) {
 	return ls, nil
 }
 
-func (l *pageLogin) RecordGrant(context.Context, *storage.LoginSession, storage.LoginGrant) error {
+func (l *pageLogin) RecordClient(context.Context, *storage.LoginSession, string) error {
 	return nil
 }
 

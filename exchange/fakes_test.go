@@ -69,7 +69,7 @@ func (fakeLogin) Current(r *http.Request) (*storage.LoginSession, error) {
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}, nil
 }
 func (fakeLogin) LoginURL(string, string, string) string { return "/login" }
-func (fakeLogin) RecordGrant(context.Context, *storage.LoginSession, storage.LoginGrant) error {
+func (fakeLogin) RecordClient(context.Context, *storage.LoginSession, string) error {
 	return nil
 }
 func (fakeLogin) HasConsent(context.Context, string, string, []string) (bool, error) {

@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/ory/fosite/token/jwt"
 
-	"github.com/actas-dev/actas/oauth"
 	"github.com/actas-dev/actas/storage"
 )
 
@@ -32,9 +31,10 @@ const (
 
 // logoutToken signs the logout token of session sid for clientID (Back-Channel Logout 1.0 §2.4):
 // iss, aud = the client, iat, exp, a fresh jti, events with the back-channel logout event, and
-// sid = the representation session id, which the tokens issued under it carry. It has no `sub`:
-// a `sub` would tell the relying party to end every session of the represented user, including
-// their own. It carries no nonce (§2.4 forbids it).
+// sid = the representation session id, which the tokens issued under it carry, or a login
+// session's sid, which its ID tokens carry. It has no `sub`: a `sub` would tell the relying party
+// to end every session of the user, including (for a representation) the customer's own and (for
+// a login session) those of their other browsers. It carries no nonce (§2.4 forbids it).
 func (s *Service) logoutToken(ctx context.Context, clientID, sid string) (string, error) {
 	if s.o.LogoutSigner == nil {
 		return "", errors.New("exchange: no logout token signer")
@@ -115,37 +115,30 @@ func (s *Service) notify(ctx context.Context, c, sid, key string) (d LogoutDeliv
 	return d, true
 }
 
-// loginGrants is implemented by a [LoginSessions] that records the grants issued under each login
-// session (*login.Service).
-type loginGrants interface {
-	TakeGrants(ctx context.Context, sessionID string) ([]storage.LoginGrant, error)
+// loginClients is implemented by a [LoginSessions] that records the clients that received an
+// authorization response under each login session (*login.Service).
+type loginClients interface {
+	TakeClients(ctx context.Context, sessionID string) ([]storage.LoginClient, error)
 }
 
 // logoutLogin starts, in the background, the back-channel logout of the user's login session
 // sessionID to every client that received an authorization response under it and registered a
-// backchannel_logout_uri. The logout token's sid is the one the session's ID tokens carry
-// (oauth.LoginSID); like a representation's, it has no sub, so that a relying party ends only
-// the sessions of this login, not every session of the user. (The login service has already
-// revoked the grants that were not granted offline_access.)
+// backchannel_logout_uri. The logout token's sid is the one recorded with the client: the `sid` of
+// the ID tokens it got (login.SIDOf). Like a representation's, it has no sub, so that a relying
+// party ends only the sessions of this login, not every session of the user.
 func (s *Service) logoutLogin(ctx context.Context, subject, sessionID string) {
-	lg, ok := s.o.LoginSessions.(loginGrants)
+	lc, ok := s.o.LoginSessions.(loginClients)
 	if !ok || s.o.LogoutSigner == nil || sessionID == "" {
 		return
 	}
-	grants, err := lg.TakeGrants(ctx, sessionID)
-	sid := oauth.LoginSID(sessionID)
+	clients, err := lc.TakeClients(ctx, sessionID)
 	if err != nil {
 		s.o.Logger.ErrorContext(ctx, "back-channel logout: the clients of the ended login session could not be read; none is told",
-			"user_id", subject, "login_sid", sid, "err", err)
+			"user_id", subject, "err", err)
 		return
 	}
-	clients := make([]string, 0, len(grants))
-	for _, g := range grants {
-		clients = append(clients, g.ClientID)
-	}
-	slices.Sort(clients)
 	for _, c := range slices.Compact(clients) {
-		s.background(func(ctx context.Context) { s.notify(ctx, c, sid, "login_sid") })
+		s.background(func(ctx context.Context) { s.notify(ctx, c.ClientID, c.SID, "login_sid") })
 	}
 }
 

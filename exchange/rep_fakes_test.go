@@ -189,7 +189,7 @@ func (repLoginFake) Current(*http.Request) (*storage.LoginSession, error) {
 	return nil, errors.New("no session")
 }
 func (repLoginFake) LoginURL(string, string, string) string { return "/login" }
-func (repLoginFake) RecordGrant(context.Context, *storage.LoginSession, storage.LoginGrant) error {
+func (repLoginFake) RecordClient(context.Context, *storage.LoginSession, string) error {
 	return nil
 }
 func (repLoginFake) HasConsent(context.Context, string, string, []string) (bool, error) {

@@ -3,6 +3,7 @@ package oauth
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -180,16 +181,17 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		ar.GrantAudience(a)
 	}
 	// Recorded before the response exists, so that no client holds an ID token of this login
-	// session that its end would not announce (back-channel logout), nor a grant it would not
-	// revoke. The grant's request id is the authorize request's: fosite gives it to every token
-	// issued from the code, and refreshes keep it.
-	g := storage.LoginGrant{ClientID: client.GetID(), RequestID: ar.GetID(), Offline: slices.Contains(ar.GetGrantedScopes(), "offline_access")}
-	if err := p.opts.Login.RecordGrant(ctx, login, g); err != nil {
-		if unavailable(err) {
+	// session that its end would not announce (back-channel logout). A session ended meanwhile
+	// (logged out in another tab) issues nothing.
+	if err := p.opts.Login.RecordClient(ctx, login, client.GetID()); err != nil {
+		switch {
+		case unavailable(err):
 			p.writeUnavailable(w, r, "authorize", err)
-			return
+		case errors.Is(err, errLoginEnded):
+			p.writeAuthorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The login session ended during this authorization; sign in again."))
+		default:
+			p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
 		}
-		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
 		return
 	}
 	session := p.userSession(user, login, client.GetID())
@@ -206,31 +208,28 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	p.oauth2.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
 
+// errLoginEnded is what Login.RecordClient wraps when the login session has ended.
+var errLoginEnded = login.ErrNoSession
+
 // userSession builds the session for a user's login: ID token claims and access-token context.
-func (p *Provider) userSession(user *storage.User, login *storage.LoginSession, clientID string) *Session {
+func (p *Provider) userSession(user *storage.User, ls *storage.LoginSession, clientID string) *Session {
 	s := p.newSession(user.ID)
 	s.ClientID = clientID
-	s.AuthTime = login.AuthTime.UTC()
-	s.AMR = login.AMR
-	s.ACR = login.ACR
+	s.AuthTime = ls.AuthTime.UTC()
+	s.AMR = ls.AMR
+	s.ACR = ls.ACR
 	s.Username = user.Username
 	c := s.Claims
 	c.Issuer = p.opts.Issuer
-	c.AuthTime = login.AuthTime.UTC()
-	c.AuthenticationMethodsReferences = login.AMR
-	c.AuthenticationContextClassReference = login.ACR
+	c.AuthTime = ls.AuthTime.UTC()
+	c.AuthenticationMethodsReferences = ls.AMR
+	c.AuthenticationContextClassReference = ls.ACR
 	if c.Extra == nil {
 		c.Extra = map[string]any{}
 	}
 	c.Extra["azp"] = clientID
-	c.Extra["sid"] = LoginSID(login.ID)
+	c.Extra["sid"] = login.SIDOf(ls)
 	return s
-}
-
-// LoginSID is the `sid` published for a login session: a hash, never the cookie value itself.
-func LoginSID(loginSessionID string) string {
-	h := sha256.Sum256([]byte("actas sid v1:" + loginSessionID))
-	return base64.RawURLEncoding.EncodeToString(h[:18])
 }
 
 // maxAgeExceeded implements OIDC Core §3.1.2.1 max_age.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,18 +15,18 @@ import (
 
 	"github.com/actas-dev/actas/oauth"
 	"github.com/actas-dev/actas/oauth/keys"
+	"github.com/actas-dev/actas/oauth/login"
 	"github.com/actas-dev/actas/storage"
 	"github.com/actas-dev/actas/storage/memory"
 )
 
 // recordingLogin is a Login whose browser is always signed in as u-alice and which records the
-// grants of the login session (failing when down is set).
+// clients of the login session (or fails as fail says).
 type recordingLogin struct {
 	noLogin
-	down     bool
-	mu       sync.Mutex
-	grants   []storage.LoginGrant
-	sessions []string
+	fail    string // "down": storage unavailable; "ended": the session ended meanwhile
+	mu      sync.Mutex
+	clients []string
 }
 
 func (l *recordingLogin) Current(*http.Request) (*storage.LoginSession, error) {
@@ -33,21 +34,24 @@ func (l *recordingLogin) Current(*http.Request) (*storage.LoginSession, error) {
 		ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
 
-func (l *recordingLogin) RecordGrant(_ context.Context, ls *storage.LoginSession, g storage.LoginGrant) error {
-	if l.down {
+func (l *recordingLogin) RecordClient(_ context.Context, ls *storage.LoginSession, clientID string) error {
+	switch l.fail {
+	case "down":
 		return fmt.Errorf("connection refused: %w", storage.ErrUnavailable)
+	case "ended":
+		return fmt.Errorf("the session has ended: %w", login.ErrNoSession)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.grants = append(l.grants, g)
-	l.sessions = append(l.sessions, ls.ID)
+	l.clients = append(l.clients, ls.ID+" "+clientID)
 	return nil
 }
 
-// TestAuthorizeRecordsGrant: an authorization response is issued only once its grant is recorded
+// TestAuthorizeRecordsClient: an authorization response is issued only once its client is recorded
 // under the login session (for the session's back-channel logout); when that record cannot be
-// written, nothing is issued and the answer is 503.
-func TestAuthorizeRecordsGrant(t *testing.T) {
+// written nothing is issued (503), and when the session ended meanwhile the client gets
+// login_required.
+func TestAuthorizeRecordsClient(t *testing.T) {
 	ctx := context.Background()
 	es, _ := keys.Generate(keys.ES256)
 	rs, _ := keys.Generate(keys.RS256)
@@ -64,17 +68,9 @@ func TestAuthorizeRecordsGrant(t *testing.T) {
 		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"}, Scopes: []string{"openid", "offline_access"}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name          string
-		scope         string
-		down, offline bool
-	}{
-		{name: "ok/recorded", scope: "openid"},
-		{name: "ok/offline", scope: "openid offline_access", offline: true},
-		{name: "fail/store-down", scope: "openid", down: true},
-	} {
+	for _, tc := range []struct{ name, fail string }{{"ok/recorded", ""}, {"fail/store-down", "down"}, {"fail/session-ended", "ended"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			login := &recordingLogin{down: tc.down}
+			login := &recordingLogin{fail: tc.fail}
 			p, err := oauth.New(oauth.Options{Issuer: "http://127.0.0.1:8080", Store: store, Keys: keys.NewHolder(set),
 				GlobalSecret: []byte("0123456789abcdef0123456789abcdef"), Login: login})
 			if err != nil {
@@ -82,24 +78,29 @@ func TestAuthorizeRecordsGrant(t *testing.T) {
 			}
 			mux := http.NewServeMux()
 			p.Routes(mux)
-			q := url.Values{"client_id": {"app"}, "response_type": {"code"}, "scope": {tc.scope}, "redirect_uri": {redirect},
+			q := url.Values{"client_id": {"app"}, "response_type": {"code"}, "scope": {"openid"}, "redirect_uri": {redirect},
 				"state": {"state-123456"}, "nonce": {"nonce-123456"}, "code_challenge_method": {"S256"},
 				"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}}
 			rec := httptest.NewRecorder()
 			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/oauth2/auth?"+q.Encode(), nil))
 			loc, _ := url.Parse(rec.Header().Get("Location"))
-			if tc.down {
+			switch tc.fail {
+			case "down":
 				if rec.Code != http.StatusServiceUnavailable || loc.Query().Get("code") != "" {
 					t.Fatalf("store down: %d, location %q, body %s", rec.Code, loc, rec.Body)
+				}
+				return
+			case "ended":
+				if loc.Query().Get("error") != "login_required" || loc.Query().Get("code") != "" {
+					t.Fatalf("session ended: %d, location %q", rec.Code, loc)
 				}
 				return
 			}
 			if rec.Code != http.StatusSeeOther && rec.Code != http.StatusFound || loc.Query().Get("code") == "" {
 				t.Fatalf("authorize: %d, location %q, body %s", rec.Code, loc, rec.Body)
 			}
-			if len(login.grants) != 1 || login.sessions[0] != "ls-1" || login.grants[0].ClientID != "app" ||
-				login.grants[0].RequestID == "" || login.grants[0].Offline != tc.offline {
-				t.Fatalf("recorded %+v under %v, want one grant of app (offline %v) under ls-1", login.grants, login.sessions, tc.offline)
+			if !slices.Equal(login.clients, []string{"ls-1 app"}) {
+				t.Fatalf("recorded %v, want [ls-1 app]", login.clients)
 			}
 		})
 	}

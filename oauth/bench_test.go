@@ -22,7 +22,7 @@ type noLogin struct{}
 
 func (noLogin) Current(*http.Request) (*storage.LoginSession, error) { return nil, storage.ErrNotFound }
 func (noLogin) LoginURL(string, string, string) string               { return "/login" }
-func (noLogin) RecordGrant(context.Context, *storage.LoginSession, storage.LoginGrant) error {
+func (noLogin) RecordClient(context.Context, *storage.LoginSession, string) error {
 	return nil
 }
 func (noLogin) HasConsent(context.Context, string, string, []string) (bool, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/actas-dev/actas/oauth/login"
 	"github.com/actas-dev/actas/storage"
 )
 
@@ -28,8 +29,9 @@ var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>
 </main></body></html>`))
 
 // logout is GET/POST /oauth2/logout (OIDC RP-Initiated Logout 1.0). With a valid id_token_hint
-// for the user logged in here it ends the login session at once. Otherwise (no hint, or the hint
-// names another user than the one logged in: §2 says to ask) it asks the user to confirm: a POST
+// issued under the browser's login session (its sub and sid) it ends that session at once.
+// Otherwise (no hint, or a hint of another user or of an earlier session: §2 says to ask) it asks
+// the user to confirm: a POST
 // that must be same-origin and carry the login session's CSRF token, so another site can neither
 // log the user out nor make them confirm. post_logout_redirect_uri is honoured only when
 // registered for the client named by the hint (or client_id), and gets `state` back; an
@@ -49,7 +51,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	hintSub := ""
+	hintSub, hintSID := "", ""
 	if hint != "" {
 		tok, ok := p.decodeIDToken(r, hint)
 		if !ok {
@@ -65,6 +67,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 			clientID = aud[0]
 		}
 		hintSub, _ = tok.Claims["sub"].(string)
+		hintSID, _ = tok.Claims["sid"].(string)
 	}
 	if redirect != "" {
 		if clientID == "" {
@@ -99,7 +102,8 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case ls == nil:
 		confirmed = true
-	case hintSub != "" && hintSub == ls.Subject:
+	case hintSub != "" && hintSub == ls.Subject && hintSID == login.SIDOf(ls):
+		// A hint from this very login session (§2: otherwise the request is suspect, so ask).
 		confirmed = true
 	case r.Method == http.MethodPost && r.PostForm.Get("confirm") == "yes":
 		if p.crossOrigin(r) {

@@ -43,10 +43,10 @@ type Login interface {
 	ConsentURL(ctx context.Context, returnTo, clientID, clientName string, scopes []string) (string, error)
 	// EndLoginSession ends the browser's login session (and fires the "login session ended" hooks).
 	EndLoginSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error
-	// RecordGrant records the grant an authorization response starts under the login session:
-	// when the session ends its client gets the back-channel logout, and its tokens are revoked
-	// unless it was granted offline_access.
-	RecordGrant(ctx context.Context, ls *storage.LoginSession, g storage.LoginGrant) error
+	// RecordClient records that clientID receives an authorization response under the login
+	// session (its back-channel logout is then sent when the session ends); an error wrapping
+	// login.ErrNoSession when the session has ended meanwhile.
+	RecordClient(ctx context.Context, ls *storage.LoginSession, clientID string) error
 }
 
 // Lifespans are the global default token lifetimes; clients may override them.

@@ -40,6 +40,8 @@ import (
 //	                                grant (access and refresh)
 //	login:{<sha256(session id)>}    JSON LoginSession                   idle timeout, capped by ExpiresAt
 //	login-sub:{<subject>}           set of sha256(session id)           longest member
+//	login-clients:{<sha256(s. id)>} set of JSON LoginClient: the        the session's absolute expiry
+//	                                clients told when it ends
 //	rec:<kind>:{<id>}               JSON record                         caller's TTL
 //	idx:<kind>:{<id>}               set (generic index)                 caller's TTL
 //

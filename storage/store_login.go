@@ -184,67 +184,73 @@ func (s *Store) ListLoginSessions(ctx context.Context, subject string) ([]*Login
 	return out, nil
 }
 
-// loginGrantsKey is the set of the grants issued under the login session whose id hashes to h
-// (JSON [LoginGrant] members): the relying parties told by back-channel logout when it ends, and
-// the grants it revokes then.
-func loginGrantsKey(h string) string { return "login-grants:{" + h + "}" }
+// loginClientsKey is the set of the clients that received an authorization response under the
+// login session whose id hashes to h (JSON [LoginClient] members): the relying parties told by
+// back-channel logout when it ends. Its size is bounded by the number of clients.
+func loginClientsKey(h string) string { return "login-clients:{" + h + "}" }
 
-// LoginGrant is an authorization response issued under a login session: the client it went to,
-// the request id of the grant it starts (the id of every token issued from its code, refreshes
-// included), and whether offline_access was granted (such a grant outlives the login session).
-type LoginGrant struct {
-	ClientID  string `json:"c"`
-	RequestID string `json:"g"`
-	Offline   bool   `json:"o,omitempty"`
+// LoginClient is a client that received an authorization response under a login session, and the
+// `sid` of the ID tokens it got there.
+type LoginClient struct {
+	ClientID string `json:"c"`
+	SID      string `json:"s"`
 }
 
-// AddLoginGrant records g under the login session id, until the session's absolute expiry
-// (until; at least a minute when zero or past).
-func (s *Store) AddLoginGrant(ctx context.Context, id string, g LoginGrant, until time.Time) error {
-	if id == "" || g.ClientID == "" || g.RequestID == "" {
-		return errors.New("storage: add login grant: empty session, client or request id")
+// AddLoginClient records c under the login session id, until the session's absolute expiry
+// (until; at least a minute when zero or past), and checks that the session still exists: the add
+// comes first, in the same round trip where the backend can ([AddingReader]), so a session ended
+// concurrently either finds c when its clients are read afterwards or makes this call fail with
+// ErrNotFound.
+func (s *Store) AddLoginClient(ctx context.Context, id string, c LoginClient, until time.Time) error {
+	if id == "" || c.ClientID == "" || c.SID == "" {
+		return errors.New("storage: add login client: empty session id, client id or sid")
 	}
 	ttl := until.Sub(s.opts.Now())
 	if until.IsZero() || ttl < time.Minute {
 		ttl = time.Minute
 	}
-	member, err := json.Marshal(g)
+	member, err := json.Marshal(c)
 	if err != nil {
-		return fmt.Errorf("storage: encode login grant: %w", err)
+		return fmt.Errorf("storage: encode login client: %w", err)
 	}
-	if err := s.kv.SetAdd(ctx, loginGrantsKey(hashKey(id)), ttl, string(member)); err != nil {
-		return fmt.Errorf("storage: add login grant: %w", err)
+	h := hashKey(id)
+	if ar, ok := s.kv.(AddingReader); ok {
+		_, err = ar.SetAddGet(ctx, loginClientsKey(h), ttl, string(member), loginKeyOfHash(h))
+	} else if err = s.kv.SetAdd(ctx, loginClientsKey(h), ttl, string(member)); err == nil {
+		_, err = s.kv.Get(ctx, loginKeyOfHash(h))
+	}
+	if err != nil {
+		return fmt.Errorf("storage: add login client: %w", err)
 	}
 	return nil
 }
 
-// LoginGrants returns the grants recorded for the login session id by AddLoginGrant (nil when
-// none), ordered by client then request id. It does not require the session itself to exist: the
-// hooks of a session that has just been deleted read it. A member that does not decode is an error
-// (a grant that could not be revoked must not pass unnoticed).
-func (s *Store) LoginGrants(ctx context.Context, id string) ([]LoginGrant, error) {
-	members, err := s.kv.SetMembers(ctx, loginGrantsKey(hashKey(id)))
+// LoginClients returns the clients recorded for the login session id by AddLoginClient (nil when
+// none), ordered by client id then sid. It does not require the session itself to exist: the hooks
+// of a session that has just been deleted read it. A member that does not decode is an error.
+func (s *Store) LoginClients(ctx context.Context, id string) ([]LoginClient, error) {
+	members, err := s.kv.SetMembers(ctx, loginClientsKey(hashKey(id)))
 	if err != nil {
-		return nil, fmt.Errorf("storage: login grants: %w", err)
+		return nil, fmt.Errorf("storage: login clients: %w", err)
 	}
-	var out []LoginGrant
+	var out []LoginClient
 	for _, m := range members {
-		var g LoginGrant
-		if err := json.Unmarshal([]byte(m), &g); err != nil || g.ClientID == "" || g.RequestID == "" {
-			return nil, fmt.Errorf("storage: login grants: undecodable entry")
+		var c LoginClient
+		if err := json.Unmarshal([]byte(m), &c); err != nil || c.ClientID == "" || c.SID == "" {
+			return nil, errors.New("storage: login clients: undecodable entry")
 		}
-		out = append(out, g)
+		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b LoginGrant) int {
-		return cmp.Or(strings.Compare(a.ClientID, b.ClientID), strings.Compare(a.RequestID, b.RequestID))
+	slices.SortFunc(out, func(a, b LoginClient) int {
+		return cmp.Or(strings.Compare(a.ClientID, b.ClientID), strings.Compare(a.SID, b.SID))
 	})
 	return out, nil
 }
 
-// DropLoginGrants forgets the grants of the login session id. A missing set is not an error.
-func (s *Store) DropLoginGrants(ctx context.Context, id string) error {
-	if err := s.kv.Delete(ctx, loginGrantsKey(hashKey(id))); err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("storage: drop login grants: %w", err)
+// DropLoginClients forgets the clients of the login session id. A missing set is not an error.
+func (s *Store) DropLoginClients(ctx context.Context, id string) error {
+	if err := s.kv.Delete(ctx, loginClientsKey(hashKey(id))); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("storage: drop login clients: %w", err)
 	}
 	return nil
 }

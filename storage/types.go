@@ -123,4 +123,7 @@ type LoginSession struct {
 	LastSeenAt time.Time `json:"last_seen_at"`
 	// ExpiresAt is the absolute timeout; the idle timeout is enforced through the record's TTL.
 	ExpiresAt time.Time `json:"expires_at"`
+	// SID is the `sid` the session publishes when it inherited one (its user signed in again in
+	// the same browser); empty: derived from ID (login.SIDOf).
+	SID string `json:"sid,omitempty"`
 }

@@ -63,9 +63,9 @@ func (rc *receiver) verify(ctx context.Context, raw string) (*oidc.LogoutToken, 
 	case !strings.EqualFold(strings.TrimPrefix(strings.ToLower(hdr.Typ), "application/"), "logout+jwt"):
 		return nil, fmt.Errorf("header typ %q is not logout+jwt", hdr.Typ)
 	case lt.SessionID == "":
-		return nil, errors.New("no sid: actas always names the representation session")
+		return nil, errors.New("no sid: actas always names the session (a representation or a login)")
 	case lt.Subject != "":
-		return nil, errors.New("a sub: actas never sends one for a representation")
+		return nil, errors.New("a sub: actas never sends one")
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()

@@ -25,10 +25,13 @@
 //	pending      --POST /login/otp ok----------------------------------> session, amr [pwd otp mfa], acr "2"
 //	pending      --5 wrong codes or expiry--> (no session)
 //	session      --idle timeout (record TTL) or absolute timeout (ExpiresAt)--> (no session)
-//	session      --EndLoginSession / EndAllSessions / a new login in the same browser--> (no session)
+//	session      --EndLoginSession / EndAllSessions / another user's login in the browser--> (no session)
+//	session      --the same user's login in the same browser (a step-up)--> renewed session
 //
-// A new login always gets a new random session id (no fixation); the browser's previous session, if
-// any, is ended first. Whenever this package deletes a login session it calls the
+// A new login always gets a new random session id (no fixation). The browser's previous session,
+// if any, is ended first when it belongs to another user; when the same user signs in again it is
+// renewed instead: the new session keeps its sid (SIDOf) and the clients recorded under it
+// (RecordClient), and no hook runs. Whenever this package ends a login session it calls the
 // OnLoginSessionEnded hooks; a session that silently expires by its idle TTL in storage is not
 // reported (nothing observes it).
 //

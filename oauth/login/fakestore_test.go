@@ -45,11 +45,10 @@ type fakeStore struct {
 	lookupDelay atomic.Int64
 
 	mu       sync.Mutex
-	users    map[string]*storage.User        // by id
-	sessions map[string]fakeEntry            // by id; JSON of storage.LoginSession
-	records  map[string]fakeEntry            // by kind + "/" + id
-	grants   map[string][]storage.LoginGrant // login session id → grants
-	revoked  []string                        // "access <request id>" / "refresh <request id>"
+	users    map[string]*storage.User         // by id
+	sessions map[string]fakeEntry             // by id; JSON of storage.LoginSession
+	records  map[string]fakeEntry             // by kind + "/" + id
+	clients  map[string][]storage.LoginClient // login session id → clients
 }
 
 type fakeEntry struct {
@@ -278,56 +277,39 @@ func (f *fakeStore) countRecords(kind string) int {
 	return n
 }
 
-func (f *fakeStore) AddLoginGrant(_ context.Context, id string, g storage.LoginGrant, _ time.Time) error {
-	if err := f.down("AddLoginGrant"); err != nil {
+func (f *fakeStore) AddLoginClient(_ context.Context, id string, c storage.LoginClient, _ time.Time) error {
+	if err := f.down("AddLoginClient"); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.grants == nil {
-		f.grants = map[string][]storage.LoginGrant{}
+	if f.clients == nil {
+		f.clients = map[string][]storage.LoginClient{}
 	}
-	if !slices.Contains(f.grants[id], g) {
-		f.grants[id] = append(f.grants[id], g)
+	if !slices.Contains(f.clients[id], c) {
+		f.clients[id] = append(f.clients[id], c)
+	}
+	if _, ok := f.live(f.sessions, id); !ok {
+		return fmt.Errorf("fake: add login client: %w", storage.ErrNotFound)
 	}
 	return nil
 }
 
-func (f *fakeStore) LoginGrants(_ context.Context, id string) ([]storage.LoginGrant, error) {
-	if err := f.down("LoginGrants"); err != nil {
+func (f *fakeStore) LoginClients(_ context.Context, id string) ([]storage.LoginClient, error) {
+	if err := f.down("LoginClients"); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.grants[id]), nil
+	return slices.Clone(f.clients[id]), nil
 }
 
-func (f *fakeStore) DropLoginGrants(_ context.Context, id string) error {
-	if err := f.down("DropLoginGrants"); err != nil {
+func (f *fakeStore) DropLoginClients(_ context.Context, id string) error {
+	if err := f.down("DropLoginClients"); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.grants, id)
-	return nil
-}
-
-func (f *fakeStore) RevokeAccessToken(_ context.Context, requestID string) error {
-	if err := f.down("RevokeAccessToken"); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.revoked = append(f.revoked, "access "+requestID)
-	return nil
-}
-
-func (f *fakeStore) RevokeRefreshToken(_ context.Context, requestID string) error {
-	if err := f.down("RevokeRefreshToken"); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.revoked = append(f.revoked, "refresh "+requestID)
+	delete(f.clients, id)
 	return nil
 }

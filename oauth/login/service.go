@@ -62,15 +62,12 @@ type Store interface {
 	CreateRecord(ctx context.Context, kind, id string, v any, ttl time.Duration) error
 	UpdateRecord(ctx context.Context, kind, id string, ttl time.Duration, fn func(cur []byte) ([]byte, error)) error
 	DeleteRecord(ctx context.Context, kind, id string) error
-	// AddLoginGrant, LoginGrants and DropLoginGrants keep the grants issued under a login
-	// session (see [Service.RecordGrant]).
-	AddLoginGrant(ctx context.Context, id string, g storage.LoginGrant, until time.Time) error
-	LoginGrants(ctx context.Context, id string) ([]storage.LoginGrant, error)
-	DropLoginGrants(ctx context.Context, id string) error
-	// RevokeAccessToken and RevokeRefreshToken revoke every token of a grant (by request id); an
-	// unknown grant is not an error.
-	RevokeAccessToken(ctx context.Context, requestID string) error
-	RevokeRefreshToken(ctx context.Context, requestID string) error
+	// AddLoginClient, LoginClients and DropLoginClients keep the clients that received an
+	// authorization response under a login session (see [Service.RecordClient]). AddLoginClient
+	// fails with ErrNotFound when the session no longer exists.
+	AddLoginClient(ctx context.Context, id string, c storage.LoginClient, until time.Time) error
+	LoginClients(ctx context.Context, id string) ([]storage.LoginClient, error)
+	DropLoginClients(ctx context.Context, id string) error
 }
 
 // Options configure a [Service]. Zero values take the defaults named on each field.

@@ -2,6 +2,8 @@ package login
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -51,13 +53,22 @@ func (s *Service) current(ctx context.Context, id string) (*storage.LoginSession
 	return ls, nil
 }
 
-// startSession ends the browser's previous session, if any, creates a new one with a fresh random id
-// (no session fixation) and sets the cookie.
+// startSession creates a new login session with a fresh random id (no session fixation) and sets
+// the cookie. The browser's previous session, if any, is ended (hooks and all) when it belongs to
+// another user; when the same user signs in again (a step-up, prompt=login, max_age) it is renewed
+// instead: the new session keeps its sid and its clients, and nothing is announced as ended.
 func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u *storage.User, amr []string, acr string) (*storage.LoginSession, error) {
-	if err := s.endBrowserSession(ctx, r); err != nil {
+	prev, err := s.browserSession(ctx, r)
+	if err != nil {
 		return nil, err
 	}
 	now := s.now()
+	renew := prev != nil && prev.Subject == u.ID && now.Before(prev.ExpiresAt)
+	if prev != nil && !renew {
+		if err := s.endSession(ctx, prev); err != nil {
+			return nil, err
+		}
+	}
 	ls := &storage.LoginSession{
 		ID:         randomID(),
 		Subject:    u.ID,
@@ -69,13 +80,60 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(s.absolute),
 	}
+	if renew {
+		ls.SID = SIDOf(prev)
+	}
 	if err := s.store.CreateLoginSession(ctx, ls, s.idle); err != nil {
 		return nil, fmt.Errorf("login: create session: %w", err)
 	}
+	if renew {
+		if err := s.renew(ctx, prev, ls); err != nil {
+			if derr := s.store.DeleteLoginSession(ctx, ls.ID); derr != nil {
+				s.log.WarnContext(ctx, "login: could not remove the session of a failed sign-in", "err", derr)
+			}
+			return nil, err
+		}
+	}
 	s.setCookie(w, s.cookie, ls.ID, 0)
-	s.log.InfoContext(ctx, "login session started", "user_id", u.ID, "amr", amr, "acr", acr)
+	s.log.InfoContext(ctx, "login session started", "user_id", u.ID, "amr", amr, "acr", acr, "renewed", renew)
 	s.emit(ctx, r, Event{Type: EventLoginSucceeded, UserID: u.ID, AMR: amr})
 	return ls, nil
+}
+
+// renew replaces prev by next (same user, same browser): prev is deleted first, so that no
+// authorization can record a client under it any more, then its clients are carried over to next.
+// If they cannot be, prev is ended as any other session (its hooks run, so its clients are told by
+// back-channel logout rather than forgotten) and the error is returned.
+func (s *Service) renew(ctx context.Context, prev, next *storage.LoginSession) error {
+	if err := s.store.DeleteLoginSession(ctx, prev.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("login: renew session: %w", err)
+	}
+	err := s.carryClients(ctx, prev, next)
+	if err == nil {
+		return nil
+	}
+	s.log.ErrorContext(ctx, "login: the clients of a renewed session could not be carried over; it is ended instead", "user_id", prev.Subject, "err", err)
+	s.ended(ctx, prev)
+	return fmt.Errorf("login: renew session: %w", err)
+}
+
+// carryClients moves the clients recorded under prev to next.
+func (s *Service) carryClients(ctx context.Context, prev, next *storage.LoginSession) error {
+	clients, err := s.store.LoginClients(ctx, prev.ID)
+	if err != nil {
+		return err
+	}
+	for _, c := range clients {
+		if err := s.store.AddLoginClient(ctx, next.ID, c, next.ExpiresAt); err != nil {
+			return err
+		}
+	}
+	if len(clients) > 0 {
+		if err := s.store.DropLoginClients(ctx, prev.ID); err != nil {
+			s.log.WarnContext(ctx, "login: could not forget the clients of a renewed session", "err", err)
+		}
+	}
+	return nil
 }
 
 // EndLoginSession ends the browser's login session (RP-initiated logout, OIDC RP-Initiated Logout
@@ -92,18 +150,30 @@ func (s *Service) EndLoginSession(ctx context.Context, w http.ResponseWriter, r 
 
 // endBrowserSession ends the session named by the request's cookie, if it still exists.
 func (s *Service) endBrowserSession(ctx context.Context, r *http.Request) error {
+	ls, err := s.browserSession(ctx, r)
+	if err != nil || ls == nil {
+		return err
+	}
+	return s.endSession(ctx, ls)
+}
+
+// browserSession returns the session named by the request's cookie, or nil when there is none or
+// it no longer exists.
+func (s *Service) browserSession(ctx context.Context, r *http.Request) (*storage.LoginSession, error) {
 	id, ok := cookieID(r, s.cookie)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	ls, err := s.store.GetLoginSession(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return nil
+		return nil, nil
 	case err != nil:
-		return fmt.Errorf("login: get session: %w", err)
+		return nil, fmt.Errorf("login: get session: %w", err)
+	case ls.ID != id:
+		return nil, nil
 	}
-	return s.endSession(ctx, ls)
+	return ls, nil
 }
 
 // EndAllSessions ends every login session of subject (for example when an administrator disables
@@ -124,94 +194,72 @@ func (s *Service) EndAllSessions(ctx context.Context, subject string) error {
 	return errors.Join(errs...)
 }
 
-// endSession revokes the session-bound grants of ls, deletes ls and, once storage confirmed, calls
-// the hooks. When the grants cannot be revoked the session is kept and the error returned, so that
-// the sign-out can be retried rather than leave tokens of a session that looks ended.
+// endSession deletes ls and, once storage confirmed, calls the hooks.
 func (s *Service) endSession(ctx context.Context, ls *storage.LoginSession) error {
-	grants, err := s.store.LoginGrants(ctx, ls.ID)
-	if err != nil {
-		return fmt.Errorf("login: grants of the session: %w", err)
-	}
-	revoked := map[string]bool{}
-	if err := s.revokeGrants(ctx, grants, revoked); err != nil {
-		return err
-	}
-	err = s.store.DeleteLoginSession(ctx, ls.ID)
+	err := s.store.DeleteLoginSession(ctx, ls.ID)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("login: delete session: %w", err)
 	}
-	// A grant recorded by an authorization that ran while the session was being ended.
-	if late, err := s.store.LoginGrants(ctx, ls.ID); err != nil {
-		s.log.ErrorContext(ctx, "login: grants recorded while the session ended could not be read", "user_id", ls.Subject, "err", err)
-	} else if err := s.revokeGrants(ctx, late, revoked); err != nil {
-		s.log.ErrorContext(ctx, "login: grants recorded while the session ended could not be revoked", "user_id", ls.Subject, "err", err)
-	}
-	s.log.InfoContext(ctx, "login session ended", "user_id", ls.Subject, "grants_revoked", len(revoked))
+	s.ended(ctx, ls)
+	return nil
+}
+
+// ended logs the end of ls and calls the hooks.
+func (s *Service) ended(ctx context.Context, ls *storage.LoginSession) {
+	s.log.InfoContext(ctx, "login session ended", "user_id", ls.Subject)
 	s.hookMu.RLock()
 	hooks := s.hooks
 	s.hookMu.RUnlock()
 	for _, h := range hooks {
 		h(ctx, ls.Subject, ls.ID)
 	}
-	return nil
 }
 
-// RecordGrant records that g, an authorization response (and so an ID token carrying the
-// session's sid, and a grant), is about to be issued under ls: when ls ends, [Service.TakeGrants]
-// names it, so that its client can be told by back-channel logout and its tokens revoked unless it
-// was granted offline_access. It must succeed before the response is issued; an error wrapping
-// storage.ErrUnavailable means the authorization should fail with 503.
-func (s *Service) RecordGrant(ctx context.Context, ls *storage.LoginSession, g storage.LoginGrant) error {
-	if err := s.store.AddLoginGrant(ctx, ls.ID, g, ls.ExpiresAt); err != nil {
-		return fmt.Errorf("login: record grant: %w", err)
+// SID is the `sid` published for the login session id (in ID tokens, and in the back-channel
+// logout of the session): a hash, never the cookie value itself.
+func SID(loginSessionID string) string {
+	h := sha256.Sum256([]byte("actas sid v1:" + loginSessionID))
+	return base64.RawURLEncoding.EncodeToString(h[:18])
+}
+
+// SIDOf is the `sid` of ls: the one it inherited when its user signed in again in the same
+// browser (a renewal keeps it, so that relying parties holding ID tokens of the earlier session
+// still match the back-channel logout), else SID(ls.ID).
+func SIDOf(ls *storage.LoginSession) string {
+	if ls.SID != "" {
+		return ls.SID
+	}
+	return SID(ls.ID)
+}
+
+// RecordClient records that clientID is about to receive an authorization response (and so an ID
+// token carrying the session's sid) under ls, so that the end of ls tells it by back-channel
+// logout ([Service.TakeClients]). It must succeed before the response is issued: ErrNoSession
+// (wrapped) when ls has ended meanwhile, an error wrapping storage.ErrUnavailable when storage
+// failed (503).
+func (s *Service) RecordClient(ctx context.Context, ls *storage.LoginSession, clientID string) error {
+	err := s.store.AddLoginClient(ctx, ls.ID, storage.LoginClient{ClientID: clientID, SID: SIDOf(ls)}, ls.ExpiresAt)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("login: record client: the session has ended: %w", ErrNoSession)
+	case err != nil:
+		return fmt.Errorf("login: record client: %w", err)
 	}
 	return nil
 }
 
-// TakeGrants returns the grants recorded for the login session id and forgets them, for the
+// TakeClients returns the clients recorded for the login session id and forgets them, for the
 // "login session ended" hooks (the session itself is already deleted then). A failure to forget is
 // only logged: the record expires with the session's absolute timeout.
-func (s *Service) TakeGrants(ctx context.Context, id string) ([]storage.LoginGrant, error) {
-	grants, err := s.store.LoginGrants(ctx, id)
+func (s *Service) TakeClients(ctx context.Context, id string) ([]storage.LoginClient, error) {
+	clients, err := s.store.LoginClients(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("login: grants of the session: %w", err)
+		return nil, fmt.Errorf("login: clients of the session: %w", err)
 	}
-	if len(grants) > 0 {
-		if err := s.store.DropLoginGrants(ctx, id); err != nil {
-			s.log.WarnContext(ctx, "login: could not forget the grants of an ended session", "err", err)
+	if len(clients) > 0 {
+		if err := s.store.DropLoginClients(ctx, id); err != nil {
+			s.log.WarnContext(ctx, "login: could not forget the clients of an ended session", "err", err)
 		}
 	}
-	return grants, nil
-}
-
-// revokeGrants revokes every token of each grant in gs that was not granted offline_access and is
-// not in done, adding it to done once revoked (OIDC Back-Channel Logout 1.0 §2.7: refresh tokens
-// issued without offline_access to a session being logged out should be revoked; its access tokens
-// go with them, so introspection answers inactive). A grant with offline_access outlives the login
-// session, as it was asked to. It tries every grant and returns the errors joined.
-func (s *Service) revokeGrants(ctx context.Context, gs []storage.LoginGrant, done map[string]bool) error {
-	var errs []error
-	for _, g := range gs {
-		if g.Offline || done[g.RequestID] {
-			continue
-		}
-		errA := s.store.RevokeAccessToken(ctx, g.RequestID)
-		errR := s.store.RevokeRefreshToken(ctx, g.RequestID)
-		if err := errors.Join(ignoreNotFound(errA), ignoreNotFound(errR)); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		done[g.RequestID] = true
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("login: revoke the grants of the session: %w", err)
-	}
-	return nil
-}
-
-func ignoreNotFound(err error) error {
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil
-	}
-	return err
+	return clients, nil
 }

@@ -187,80 +187,97 @@ func TestNewOptions(t *testing.T) {
 	}
 }
 
-// TestRecordGrant: the grants recorded under a login session are named once to the "ended" hooks'
-// caller (TakeGrants) and then forgotten; a store outage is reported, never ignored.
-func TestRecordGrant(t *testing.T) {
+// TestRecordClient: the clients recorded under a login session, with its sid, are named once to
+// the "ended" hooks' caller (TakeClients) and then forgotten; recording under a session that has
+// ended fails with ErrNoSession (the authorization must not go on); a store outage is reported.
+func TestRecordClient(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser()
 	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
 	ls, _ := b.session()
 	ctx := context.Background()
-	spa := storage.LoginGrant{ClientID: "spa", RequestID: "r1"}
-	console := storage.LoginGrant{ClientID: "console", RequestID: "r2", Offline: true}
-	for _, g := range []storage.LoginGrant{spa, console, spa} {
-		if err := h.svc.RecordGrant(ctx, ls, g); err != nil {
+	for _, c := range []string{"spa", "console", "spa"} {
+		if err := h.svc.RecordClient(ctx, ls, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := h.svc.TakeGrants(ctx, ls.ID)
-	if err != nil || !slices.Equal(got, []storage.LoginGrant{spa, console}) {
-		t.Fatalf("TakeGrants = %+v, %v; want spa then console", got, err)
+	sid := SIDOf(ls)
+	if sid != SID(ls.ID) || sid == ls.ID {
+		t.Fatalf("sid %q of a fresh session", sid)
 	}
-	if got, err := h.svc.TakeGrants(ctx, ls.ID); err != nil || len(got) != 0 {
-		t.Fatalf("second TakeGrants = %+v, %v; want none", got, err)
+	got, err := h.svc.TakeClients(ctx, ls.ID)
+	if want := []storage.LoginClient{{ClientID: "spa", SID: sid}, {ClientID: "console", SID: sid}}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("TakeClients = %+v, %v; want %+v", got, err, want)
 	}
-	h.store.failOnly.Store("AddLoginGrant", true)
-	if err := h.svc.RecordGrant(ctx, ls, spa); !errors.Is(err, storage.ErrUnavailable) {
-		t.Fatalf("RecordGrant with the store down: %v", err)
+	if got, err := h.svc.TakeClients(ctx, ls.ID); err != nil || len(got) != 0 {
+		t.Fatalf("second TakeClients = %+v, %v; want none", got, err)
 	}
-	h.store.failOnly.Store("LoginGrants", true)
-	if _, err := h.svc.TakeGrants(ctx, ls.ID); !errors.Is(err, storage.ErrUnavailable) {
-		t.Fatalf("TakeGrants with the store down: %v", err)
+	h.store.failOnly.Store("AddLoginClient", true)
+	if err := h.svc.RecordClient(ctx, ls, "spa"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("RecordClient with the store down: %v", err)
+	}
+	h.store.failOnly.Store("LoginClients", true)
+	if _, err := h.svc.TakeClients(ctx, ls.ID); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("TakeClients with the store down: %v", err)
+	}
+	h.store.failOnly.Delete("AddLoginClient")
+	wantStatus(t, b.post("/probe/logout", nil), http.StatusOK)
+	if err := h.svc.RecordClient(ctx, ls, "spa"); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("RecordClient under an ended session: %v", err)
 	}
 }
 
-// TestEndSessionRevokesGrants: ending a login session revokes the tokens of the grants issued under
-// it without offline_access (those with it outlive the session) before the session is deleted; when
-// that revocation fails, the session stays and the sign-out reports the error, so it can be retried.
-func TestEndSessionRevokesGrants(t *testing.T) {
+// TestSignInAgainRenews: the same user signing in again in the same browser (a step-up) renews the
+// login session: a new id and cookie, the same sid, the clients carried over, no "ended" hook. Another
+// user signing in there ends the previous session (hooks) and gets a sid of their own.
+func TestSignInAgainRenews(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser()
-	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
-	ls, _ := b.session()
 	ctx := context.Background()
-	for _, g := range []storage.LoginGrant{{ClientID: "spa", RequestID: "r1"}, {ClientID: "console", RequestID: "r2", Offline: true}} {
-		if err := h.svc.RecordGrant(ctx, ls, g); err != nil {
-			t.Fatal(err)
-		}
+	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+	first, _ := b.session()
+	if err := h.svc.RecordClient(ctx, first, "spa"); err != nil {
+		t.Fatal(err)
 	}
-
-	h.store.failOnly.Store("RevokeRefreshToken", true)
-	wantStatus(t, b.post("/probe/logout", nil), http.StatusServiceUnavailable)
-	if got, _ := b.session(); got == nil {
-		t.Fatal("the session ended although its grants were not revoked")
+	h.clock.Advance(time.Minute)
+	reLogin := func(user string) {
+		t.Helper()
+		r := b.get("/login?prompt=login&return_to=" + url.QueryEscape(testReturnTo))
+		if r.status != http.StatusOK {
+			t.Fatalf("GET /login?prompt=login: %d", r.status)
+		}
+		wantRedirect(t, b.post("/login", url.Values{"csrf": {field(t, r.body, "csrf")}, "return_to": {testReturnTo},
+			"username": {user}, "password": {"correct horse"}}), testReturnTo)
+	}
+	reLogin("alice")
+	second, _ := b.session()
+	if second == nil || second.ID == first.ID {
+		t.Fatalf("no new session id after signing in again: %+v", second)
+	}
+	if SIDOf(second) != SIDOf(first) {
+		t.Fatalf("sid changed on renewal: %q → %q", SIDOf(first), SIDOf(second))
 	}
 	if n := len(h.endedSessions()); n != 0 {
-		t.Fatalf("%d ended hooks for a session that did not end", n)
+		t.Fatalf("renewal fired %d ended hooks", n)
+	}
+	if ls, err := h.store.GetLoginSession(ctx, first.ID); err == nil {
+		t.Fatalf("the renewed session is still there: %+v", ls)
+	}
+	if got, err := h.svc.TakeClients(ctx, second.ID); err != nil || !slices.Equal(got, []storage.LoginClient{{ClientID: "spa", SID: SIDOf(first)}}) {
+		t.Fatalf("clients after renewal = %+v, %v", got, err)
+	}
+	if err := h.svc.RecordClient(ctx, first, "console"); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("RecordClient under the renewed-away session: %v", err)
 	}
 
-	h.store.failOnly.Delete("RevokeRefreshToken")
-	h.store.mu.Lock()
-	h.store.revoked = nil
-	h.store.mu.Unlock()
-	wantStatus(t, b.post("/probe/logout", nil), http.StatusOK)
-	if got, _ := b.session(); got != nil {
-		t.Fatal("session survives logout")
+	reLogin("dave")
+	third, _ := b.session()
+	if third == nil || third.Subject != "u-dave" || SIDOf(third) == SIDOf(first) {
+		t.Fatalf("another user's session: %+v", third)
 	}
-	h.store.mu.Lock()
-	revoked := slices.Clone(h.store.revoked)
-	h.store.mu.Unlock()
-	if !slices.Equal(revoked, []string{"access r1", "refresh r1"}) {
-		t.Fatalf("revoked %v, want the tokens of r1 only", revoked)
-	}
-	// The ended hooks still find every grant (for the back-channel logout of their clients).
-	if got, err := h.svc.TakeGrants(ctx, ls.ID); err != nil || len(got) != 2 {
-		t.Fatalf("TakeGrants after the end = %+v, %v", got, err)
+	if got := h.endedSessions(); !slices.Equal(got, []string{"u-alice " + second.ID}) {
+		t.Fatalf("ended hooks %v, want alice's session", got)
 	}
 }

@@ -127,44 +127,45 @@ func testStoreLoginSessions(t *testing.T, newKV func(t *testing.T) storage.KV) {
 			t.Fatalf("unknown subject: %v", storeLoginIDs(got))
 		}
 	})
-	t.Run("ok/login-grants", func(t *testing.T) {
+	t.Run("ok/login-clients", func(t *testing.T) {
 		h := newStoreHarness(t, newKV)
-		ls := newSession("ls1", "alice")
-		storeNoErr(t, "create", h.store.CreateLoginSession(h.ctx, ls, time.Hour))
+		storeNoErr(t, "create", h.store.CreateLoginSession(h.ctx, newSession("ls1", "alice"), time.Hour))
+		storeNoErr(t, "create", h.store.CreateLoginSession(h.ctx, newSession("ls2", "alice"), time.Hour))
 		until := time.Now().Add(time.Hour)
-		spa1 := storage.LoginGrant{ClientID: "spa", RequestID: "r1"}
-		spa2 := storage.LoginGrant{ClientID: "spa", RequestID: "r2", Offline: true}
-		console := storage.LoginGrant{ClientID: "console", RequestID: "r3"}
-		for _, g := range []storage.LoginGrant{spa2, console, spa1, spa2} {
-			storeNoErr(t, "add "+g.RequestID, h.store.AddLoginGrant(h.ctx, "ls1", g, until))
+		spa := storage.LoginClient{ClientID: "spa", SID: "sid-1"}
+		console := storage.LoginClient{ClientID: "console", SID: "sid-1"}
+		for _, c := range []storage.LoginClient{spa, console, spa} {
+			storeNoErr(t, "add "+c.ClientID, h.store.AddLoginClient(h.ctx, "ls1", c, until))
 		}
-		mobile := storage.LoginGrant{ClientID: "mobile", RequestID: "r4"}
-		storeNoErr(t, "add to another session", h.store.AddLoginGrant(h.ctx, "ls2", mobile, until))
-		wantGrants := func(id string, want ...storage.LoginGrant) {
+		mobile := storage.LoginClient{ClientID: "mobile", SID: "sid-2"}
+		storeNoErr(t, "add to another session", h.store.AddLoginClient(h.ctx, "ls2", mobile, until))
+		wantClients := func(id string, want ...storage.LoginClient) {
 			t.Helper()
-			got, err := h.store.LoginGrants(h.ctx, id)
-			storeNoErr(t, "login grants of "+id, err)
+			got, err := h.store.LoginClients(h.ctx, id)
+			storeNoErr(t, "login clients of "+id, err)
 			if !slices.Equal(got, want) {
-				t.Fatalf("grants of %s = %+v, want %+v", id, got, want)
+				t.Fatalf("clients of %s = %+v, want %+v", id, got, want)
 			}
 		}
-		wantGrants("ls1", console, spa1, spa2)
-		wantGrants("ls2", mobile)
-		wantGrants("unknown")
-		// The hooks of a deleted session still find its grants; dropping them forgets them.
+		wantClients("ls1", console, spa)
+		wantClients("ls2", mobile)
+		wantClients("unknown")
+		// The hooks of a deleted session still find its clients; dropping them forgets them.
 		storeNoErr(t, "delete", h.store.DeleteLoginSession(h.ctx, "ls1"))
-		wantGrants("ls1", console, spa1, spa2)
-		storeNoErr(t, "drop", h.store.DropLoginGrants(h.ctx, "ls1"))
-		storeNoErr(t, "drop again", h.store.DropLoginGrants(h.ctx, "ls1"))
-		wantGrants("ls1")
-		wantGrants("ls2", mobile)
-		for name, g := range map[string]storage.LoginGrant{"no-client": {RequestID: "r"}, "no-request": {ClientID: "spa"}} {
-			if err := h.store.AddLoginGrant(h.ctx, "ls2", g, until); err == nil {
+		wantClients("ls1", console, spa)
+		// A client recorded once the session is gone is refused (the authorization must fail).
+		storeWantErr(t, "add to an ended session", h.store.AddLoginClient(h.ctx, "ls1", mobile, until), storage.ErrNotFound)
+		storeWantErr(t, "add to an unknown session", h.store.AddLoginClient(h.ctx, "ls9", mobile, until), storage.ErrNotFound)
+		storeNoErr(t, "drop", h.store.DropLoginClients(h.ctx, "ls1"))
+		storeNoErr(t, "drop again", h.store.DropLoginClients(h.ctx, "ls1"))
+		wantClients("ls2", mobile)
+		for name, c := range map[string]storage.LoginClient{"no-client": {SID: "s"}, "no-sid": {ClientID: "spa"}} {
+			if err := h.store.AddLoginClient(h.ctx, "ls2", c, until); err == nil {
 				t.Fatalf("%s: added", name)
 			}
 		}
-		if err := h.store.AddLoginGrant(h.ctx, "", spa1, until); err == nil {
-			t.Fatal("added a grant to an empty session id")
+		if err := h.store.AddLoginClient(h.ctx, "", spa, until); err == nil {
+			t.Fatal("added a client to an empty session id")
 		}
 	})
 }
