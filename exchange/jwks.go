@@ -122,7 +122,10 @@ func (c *keyCache) refresh(ctx context.Context, seenAttempt time.Time) error {
 	if again {
 		return nil
 	}
-	keys, url, err := c.fetch(ctx)
+	// The fetch is shared (and counted as this interval's attempt): it must not end with the
+	// request that happened to start it, or a caller that hangs up at once could spend the
+	// interval's fetch on nothing. The HTTP client's timeout bounds it.
+	keys, url, err := c.fetch(context.WithoutCancel(ctx))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.attemptedAt = c.now()

@@ -104,15 +104,17 @@ func ParseRequest(form url.Values) (*Request, error) {
 	if err := r.checkPurpose(); err != nil {
 		return nil, err
 	}
+	// Counted before anything is parsed or de-duplicated (quadratic in the count), on the raw
+	// values: duplicates count too.
+	if len(form["audience"])+len(form["resource"]) > MaxTargets {
+		return nil, fosite.ErrInvalidRequest.WithHintf("At most %d audience and resource values may be requested.", MaxTargets)
+	}
 	var err error
 	if r.Audience, err = parseAudience(form["audience"]); err != nil {
 		return nil, err
 	}
 	if r.Resource, err = parseResource(form["resource"]); err != nil {
 		return nil, err
-	}
-	if len(r.Audience)+len(r.Resource) > MaxTargets {
-		return nil, fosite.ErrInvalidRequest.WithHintf("At most %d audience and resource values may be requested.", MaxTargets)
 	}
 	if r.Scope, err = parseScope(form.Get("scope")); err != nil {
 		return nil, err

@@ -78,6 +78,16 @@ func TestParseRequest(t *testing.T) {
 			}
 			return v
 		}(), wantErr: "invalid_request", fragment: "At most"},
+		// Thousands of values are refused by their count, before any is parsed or compared (the
+		// duplicate check is quadratic); an invalid one among them does not change the answer.
+		{name: "fail/too-many-targets-counted-raw", form: func() url.Values {
+			v := base()
+			for range 4000 {
+				v.Add("audience", "same")
+			}
+			v.Add("resource", "not a uri")
+			return v
+		}(), wantErr: "invalid_request", fragment: "At most"},
 		{name: "fail/bad-scope-char", form: base("scope", `a"b`), wantErr: "invalid_scope"},
 		{name: "fail/long-reason", form: base("reason", strings.Repeat("r", MaxReasonSize+1)), wantErr: "invalid_request", fragment: "'reason' exceeds"},
 		{name: "fail/long-ticket", form: base("ticket", strings.Repeat("T", MaxTicketSize+1)), wantErr: "invalid_request", fragment: "'ticket' exceeds"},

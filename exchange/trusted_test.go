@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hmac"
@@ -379,5 +380,29 @@ func TestTrustedIssuerOptions(t *testing.T) {
 	}
 	if _, err := (Options{MaxActDepth: 33}).withDefaults(); err == nil {
 		t.Error("fail/act-depth: accepted")
+	}
+}
+
+// TestTrustedIssuerFetchOutlivesCaller: the key fetch an unknown kid triggers is shared and spends
+// the refresh interval, so it must not end with the request that started it: a caller that hangs
+// up at once (a made-up kid, no valid signature needed) must not leave the next legitimate token of
+// a rotated key unverifiable for the rest of the interval.
+func TestTrustedIssuerFetchOutlivesCaller(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	clock := &testClock{}
+	ti := p.trusted()
+	ti.CacheTTL, ti.RefreshInterval = 15*time.Minute, time.Minute
+	c := newKeyCache(&ti, p.srv.Client(), clock.Now)
+	if _, err := c.key(context.Background(), "k1", "ES256"); err != nil {
+		t.Fatal(err)
+	}
+	p.rotate(p.newKey(t, "k2"))
+	clock.Advance(2 * time.Minute)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _ = c.key(gone, "k2", "ES256") // the caller hung up before the fetch
+	if _, err := c.key(context.Background(), "k2", "ES256"); err != nil {
+		t.Fatalf("a token of the rotated key after a cancelled fetch: %v", err)
 	}
 }
