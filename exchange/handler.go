@@ -145,6 +145,8 @@ type state struct {
 	stored  bool // tokens of the grant are in storage (a failure revokes them)
 	// handoff is the redeemed hand-off code (FormHandoff), settled once the tokens are stored.
 	handoff *HandoffCode
+	// quiet: a refusal that is logged but not written to the audit trail (see refused).
+	quiet bool
 }
 
 // HandleTokenEndpointRequest runs the phases of the exchange up to the session of the token to
@@ -328,8 +330,16 @@ func (h *Handler) refused(ctx context.Context, st *state, err error) {
 		st.ev.ReasonCode = CodeRequestCanceled
 	}
 	st.rep.waitAudited()
-	if aerr := h.o.Audit.Record(context.WithoutCancel(ctx), st.ev); aerr != nil {
-		h.o.Logger.ErrorContext(ctx, "exchange: audit of a refusal failed", "err", aerr)
+	// A refusal that anyone can provoke at will is logged, not audited: a public client
+	// authenticates nothing, so before it has presented a real hand-off code (one that names a
+	// representation) its refusals are noise, and a flood of them written to the trail would push
+	// real events out of its retention; the same for a hand-off code replayed again after its first
+	// replay was audited.
+	anonymous := st.client == nil || (st.client.public && st.ev.RepresentationID == "")
+	if !anonymous && !st.quiet {
+		if aerr := h.o.Audit.Record(context.WithoutCancel(ctx), st.ev); aerr != nil {
+			h.o.Logger.ErrorContext(ctx, "exchange: audit of a refusal failed", "err", aerr)
+		}
 	}
 	level := h.o.Logger.InfoContext
 	if serverSide && !gone {

@@ -130,6 +130,7 @@ func handoffError(err error, st *state) error {
 	var replay *HandoffReplayError
 	switch {
 	case errors.As(err, &replay):
+		st.quiet = replay.Repeat
 		if st.ev.Detail == nil {
 			st.ev.Detail = map[string]string{}
 		}

@@ -63,6 +63,9 @@ type HandoffReplayError struct {
 	HandoffID    string
 	RevokedGrant string
 	RevokeErr    error
+	// Repeat: the code had been replayed handoffAuditedReplays times already; this replay changed
+	// nothing (the first one revoked the grant and scheduled the second sweep) and is not audited.
+	Repeat bool
 }
 
 // Error implements error.
@@ -166,11 +169,22 @@ func (s *Service) loadHandoff(ctx context.Context, key string) (*handoffRecord, 
 	return rec, raw, nil
 }
 
+// handoffAuditedReplays is how many replays of one code are handled and audited in full (enough to
+// show, say, the code presented by another client too); later ones are answered and logged only.
+const handoffAuditedReplays = 3
+
 // handoffReplayed handles a second use: the tombstone is marked revoked (so that the first use,
 // if its tokens are not stored yet, revokes them itself in SettleHandoff), then the first use's
 // grant is revoked now and once more after the re-sweep delay.
 func (s *Service) handoffReplayed(ctx context.Context, key string, rec *handoffRecord) error {
 	ctx = context.WithoutCancel(ctx)
+	if rec.Replays >= handoffAuditedReplays {
+		// Replayed and handled several times already: whoever keeps presenting the code (a flood
+		// of it would otherwise write an audit event, a tombstone update and a sweep each time) is
+		// answered the same and only logged.
+		s.o.Logger.InfoContext(ctx, "hand-off code replayed again", "handoff_id", rec.ID, "replays", rec.Replays)
+		return &HandoffReplayError{HandoffID: rec.ID, RevokedGrant: rec.GrantID, Repeat: true}
+	}
 	if err := s.markHandoffRevoked(ctx, key); err != nil {
 		s.o.Logger.ErrorContext(ctx, "hand-off replay: mark revoked", "handoff_id", rec.ID, "err", err)
 	}

@@ -274,3 +274,35 @@ func TestHandoffSettle(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalsAnyoneCanProvoke: a public client authenticates nothing, so its refusals before it
+// presents a real hand-off code are logged, never written to the audit trail (a flood of them would
+// push real events out of its retention); a spent code presented again and again is audited for
+// its first handoffAuditedReplays replays only.
+func TestRefusalsAnyoneCanProvoke(t *testing.T) {
+	for _, b := range repBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newHandoffEnv(t, b.kv)
+			for range 20 {
+				wantRefused(t, e.redeem(e.agent("u-sam"), "mobile", "subject_token_type", TokenTypeAccessToken), "unauthorized_client", "")
+				wantRefused(t, e.redeem("not-a-code", "mobile"), "invalid_request", CodeHandoffInvalid)
+				wantRefused(t, e.redeem(strings.Repeat("A", 43), "mobile"), "invalid_request", CodeHandoffInvalid)
+			}
+			if ev := e.audit.ofType(EventDenied); len(ev) != 0 {
+				t.Fatalf("%d refusals anyone can provoke were audited: %+v", len(ev), ev[0])
+			}
+			_, _, created := e.mustCreate("mobile")
+			code := created.str("code")
+			if first := e.redeem(code, "mobile"); first.status != http.StatusOK {
+				t.Fatalf("redemption: %d %v", first.status, first.body)
+			}
+			for range 10 {
+				wantRefused(t, e.redeem(code, "mobile"), "invalid_request", CodeHandoffReplayed)
+			}
+			if n := len(e.audit.ofType(EventHandoffReplayRefused)); n != handoffAuditedReplays {
+				t.Fatalf("%d replay events for 10 replays, want %d", n, handoffAuditedReplays)
+			}
+		})
+	}
+}

@@ -16,7 +16,7 @@ func TestWhoseTokens(t *testing.T) {
 		}, code: "unauthorized_client", fragment: "not registered for the grant type"},
 		{name: "fail/public-client", client: "spa", form: func(e *env) url.Values {
 			return subjectForm(e.mint(mint{client: "spa", sub: "u-alice"}).access, TokenTypeAccessToken)
-		}, code: "unauthorized_client", fragment: "Public clients"},
+		}, code: "unauthorized_client", fragment: "Public clients", unaudited: true},
 
 		// Rule 1: a subject access token of actas: the caller's own or an exchange_for client's.
 		{name: "ok/rule1-own-token", client: "other", form: func(e *env) url.Values {

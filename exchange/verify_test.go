@@ -24,6 +24,9 @@ type tokenCase struct {
 	fragment string
 	// provider: the provider's own parameter checks refuse before the grant runs (no audit).
 	provider bool
+	// unaudited: a refusal anyone can provoke (a public client before it presented a real
+	// hand-off code): logged, never written to the audit trail.
+	unaudited bool
 }
 
 func runTokenCases(t *testing.T, tests []tokenCase, opts ...envOpt) {
@@ -47,7 +50,12 @@ func runTokenCases(t *testing.T, tests []tokenCase, opts ...envOpt) {
 				status = http.StatusBadRequest
 			}
 			wantError(t, r, status, tt.code, tt.fragment)
-			if ev := e.audit.last(); !tt.provider && (ev.Type != EventDenied || ev.Error != tt.code) {
+			switch ev := e.audit.last(); {
+			case tt.unaudited:
+				if ev.Type == EventDenied {
+					t.Fatalf("audit: %+v, want no event for a refusal anyone can provoke", ev)
+				}
+			case !tt.provider && (ev.Type != EventDenied || ev.Error != tt.code):
 				t.Fatalf("audit: %+v, want a denial with error %s", ev, tt.code)
 			}
 		})

@@ -129,10 +129,14 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "The 'token' parameter is missing.")
 		return
 	}
+	ctx, revoked := withRevokeMark(ctx)
 	err := p.oauth2.NewRevocationRequest(ctx, r)
 	switch {
 	case err == nil:
-		if p.opts.OnTokenRevoked != nil {
+		// Reported only when a token of the caller was found and revoked: an unknown token is a
+		// 200 too (§2.2), and anyone holding a public client id could otherwise fill the audit
+		// trail with revocations of nothing.
+		if p.opts.OnTokenRevoked != nil && revoked.Load() {
 			id, _, _ := r.BasicAuth()
 			if id == "" {
 				id = r.PostForm.Get("client_id")

@@ -194,7 +194,7 @@ func New(o Options) (*Provider, error) {
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: idSigner, Config: cfg},
 		Signer:                     idSigner,
 	}
-	provider := compose.Compose(cfg, o.Store, strategy,
+	provider := compose.Compose(cfg, markingStore{o.Store}, strategy,
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2RefreshTokenGrantFactory,

@@ -56,6 +56,28 @@ func TestAuditTrailEndToEnd(t *testing.T) {
 			if len(events("config.loaded")) < 1 {
 				t.Fatal("no config.loaded event")
 			}
+			// Revoking a token that does not exist is a 200 (RFC 7009 §2.2) that anyone holding a
+			// public client id can send: it is not audited; a real revocation is.
+			revoke := func(token string) {
+				t.Helper()
+				resp, err := http.PostForm(srv.URL+"/oauth2/revoke", url.Values{"client_id": {config.DemoSPAClientID}, "token": {token}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("revoke: %d", resp.StatusCode)
+				}
+			}
+			for range 5 {
+				revoke("no-such-token-" + randHex(8))
+			}
+			alice, _ := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID).codeFlow(t, newBrowser(t, srv.URL), "alice")
+			revoke(alice.AccessToken)
+			eventually(t, "the revocation in the trail", func() bool { return len(events(audit.TypeTokenRevoked)) >= 1 })
+			if n := len(events(audit.TypeTokenRevoked)); n != 1 {
+				t.Fatalf("%d token.revoked events for one real revocation and five of nothing", n)
+			}
 			if status, _ := apiCall(t, http.MethodGet, srv.URL+"/api/v1/audit", sam.AccessToken, ""); status != http.StatusForbidden {
 				t.Fatalf("a support agent read the audit trail: %d", status)
 			}
