@@ -193,20 +193,11 @@ func (s *Service) handoffReplayed(ctx context.Context, key string, rec *handoffR
 		s.o.Logger.ErrorContext(ctx, "hand-off replay: revoke the first use's grant", "handoff_id", rec.ID,
 			"grant_id", rec.GrantID, "err", rerr)
 	}
-	if s.o.Resweep > 0 {
-		s.background(func(ctx context.Context) {
-			t := time.NewTimer(s.o.Resweep)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if err := s.revokeGrant(ctx, rec.GrantID); err != nil {
-				s.o.Logger.ErrorContext(ctx, "hand-off replay: second revocation sweep failed", "handoff_id", rec.ID, "err", err)
-			}
-		})
-	}
+	s.sweepLater(func(ctx context.Context) {
+		if err := s.revokeGrant(ctx, rec.GrantID); err != nil {
+			s.o.Logger.ErrorContext(ctx, "hand-off replay: second revocation sweep failed", "handoff_id", rec.ID, "err", err)
+		}
+	})
 	s.o.Logger.WarnContext(ctx, "hand-off code replayed: the first use's grant is revoked", "handoff_id", rec.ID,
 		"representation_id", rec.RepresentationID, "grant_id", rec.GrantID)
 	return &HandoffReplayError{HandoffID: rec.ID, RevokedGrant: rec.GrantID, RevokeErr: rerr}

@@ -68,7 +68,7 @@ func (s *Service) sendLogout(rec *RepSession) {
 		if c == "" {
 			continue
 		}
-		s.background(func(ctx context.Context) { s.logoutClient(ctx, a, rec.ID, c) })
+		s.deliverLater(c, func(ctx context.Context) { s.logoutClient(ctx, a, rec.ID, c) })
 	}
 }
 
@@ -138,7 +138,7 @@ func (s *Service) logoutLogin(ctx context.Context, subject, sessionID string) {
 		return
 	}
 	for _, c := range slices.Compact(clients) {
-		s.background(func(ctx context.Context) { s.notify(ctx, c.ClientID, c.SID, "login_sid") })
+		s.deliverLater(c.ClientID, func(ctx context.Context) { s.notify(ctx, c.ClientID, c.SID, "login_sid") })
 	}
 }
 

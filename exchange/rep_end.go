@@ -66,15 +66,8 @@ func (s *Service) end(ctx context.Context, a, id, by, reason string, logout bool
 	if logout && rec.EndReason != EndExpired {
 		s.sendLogout(rec)
 	}
-	if s.o.Resweep > 0 && rec.EndReason != EndExpired {
-		s.background(func(ctx context.Context) {
-			t := time.NewTimer(s.o.Resweep)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+	if rec.EndReason != EndExpired {
+		s.sweepLater(func(ctx context.Context) {
 			if err := s.revoke(ctx, a, id); err != nil {
 				s.o.Logger.ErrorContext(ctx, "representation: second revocation sweep failed", "representation_id", id, "err", err)
 			}

@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -274,5 +275,39 @@ func TestRepEnd(t *testing.T) {
 				e.checkLockInvariant("u-sam", rep.ID)
 			})
 		})
+	}
+}
+
+// TestRepStopsDoNotQueueUp: the second revocation sweep of each stop waits for its delay on a timer,
+// not in a goroutine holding a background slot, so stops at any rate leave no growing backlog (a
+// backlog that a stop's back-channel logout would wait behind); Close cancels the sweeps still
+// waiting.
+func TestRepStopsDoNotQueueUp(t *testing.T) {
+	e := newRepEnv(t, repBackends[0].kv, repWith(func(o *ServiceOptions) { o.Resweep = time.Hour }))
+	ctx := context.Background()
+	before := runtime.NumGoroutine()
+	for range 300 {
+		rep, err := e.svc.Start(ctx, repStartReq("u-sam", "u-bob"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.svc.Stop(ctx, rep.ID, "u-sam", EndStoppedByActor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := runtime.NumGoroutine() - before; n > 50 {
+		t.Fatalf("%d goroutines more after 300 stops whose sweeps are an hour away", n)
+	}
+	closeCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.svc.Close(closeCtx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Close with sweeps pending: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close waited for the pending sweeps' delay")
 	}
 }

@@ -37,7 +37,11 @@ type Service struct {
 	bg     context.Context // background work (deliveries, re-sweeps); cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	sem    chan struct{} // bounds concurrent background jobs
+	sem    chan struct{} // bounds concurrent back-channel deliveries
+	sweeps chan struct{} // bounds concurrent re-sweeps (apart, so slow relying parties never delay them)
+	perRP  sync.Map      // client id → chan struct{}: bounds one client's concurrent deliveries
+	tmu    sync.Mutex
+	timers map[*time.Timer]struct{} // re-sweeps waiting for their delay (stopped by Close)
 }
 
 var _ Representations = (*Service)(nil)
@@ -103,8 +107,10 @@ type ServiceOptions struct {
 	// a token stored by a request that recorded its grant just before the stop; default 2 s,
 	// negative to disable.
 	Resweep time.Duration
-	// MaxBackground bounds concurrent background jobs (deliveries and re-sweeps); default 64.
-	// When full, a stop still completes: its job waits for a slot in its own goroutine.
+	// MaxBackground bounds concurrent back-channel deliveries, and apart from them concurrent
+	// re-sweeps; default 64 each. One client's deliveries take at most a quarter of the slots (at
+	// least one), so a slow relying party cannot hold back the others'. When full, a stop still
+	// completes: its job waits for a slot. A re-sweep waits for its delay on a timer, not in a slot.
 	MaxBackground int
 	// Logger; default slog.Default(). Audit receives representation events; default NopAudit.
 	Logger *slog.Logger
@@ -165,7 +171,7 @@ func NewService(o ServiceOptions) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{o: o, kv: o.KV, sem: make(chan struct{}, o.MaxBackground)}
+	s := &Service{o: o, kv: o.KV, sem: make(chan struct{}, o.MaxBackground), sweeps: make(chan struct{}, o.MaxBackground)}
 	s.wc, _ = o.KV.(storage.WritingCreator)
 	s.bg, s.cancel = context.WithCancel(context.Background())
 	if o.Auth != nil {
@@ -197,6 +203,7 @@ func (s *Service) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.cancel()
+		s.stopTimers()
 		<-done
 		return ctx.Err()
 	}
@@ -205,20 +212,77 @@ func (s *Service) Close(ctx context.Context) error {
 // Wait blocks until no background work is in flight (tests, graceful shutdown).
 func (s *Service) Wait() { s.wg.Wait() }
 
-// background runs f in its own goroutine, at most MaxBackground at a time, with the service's
-// background context (which carries nothing of the request).
-func (s *Service) background(f func(ctx context.Context)) {
+// deliverLater runs f, a back-channel delivery to client, in its own goroutine with the service's
+// background context (which carries nothing of the request): at most MaxBackground deliveries at a
+// time, and at most a quarter of them to one client.
+func (s *Service) deliverLater(client string, f func(ctx context.Context)) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		mine := s.clientSlots(client)
+		for _, sem := range []chan struct{}{mine, s.sem} {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-s.bg.Done():
+				return
+			}
+		}
+		f(s.bg)
+	}()
+}
+
+// clientSlots returns the semaphore of client's deliveries.
+func (s *Service) clientSlots(client string) chan struct{} {
+	if v, ok := s.perRP.Load(client); ok {
+		return v.(chan struct{})
+	}
+	v, _ := s.perRP.LoadOrStore(client, make(chan struct{}, max(1, cap(s.sem)/4)))
+	return v.(chan struct{})
+}
+
+// sweepLater runs f, a re-sweep, once the Resweep delay has passed: the wait is a timer (no
+// goroutine, no slot), then f runs with the background context, at most MaxBackground at a time.
+// A Close before the delay cancels it.
+func (s *Service) sweepLater(f func(ctx context.Context)) {
+	if s.o.Resweep <= 0 {
+		return
+	}
+	s.wg.Add(1)
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	var t *time.Timer
+	t = time.AfterFunc(s.o.Resweep, func() {
+		s.tmu.Lock()
+		delete(s.timers, t)
+		s.tmu.Unlock()
+		defer s.wg.Done()
 		select {
-		case s.sem <- struct{}{}:
+		case s.sweeps <- struct{}{}:
+			defer func() { <-s.sweeps }()
 		case <-s.bg.Done():
 			return
 		}
-		defer func() { <-s.sem }()
-		f(s.bg)
-	}()
+		if s.bg.Err() == nil {
+			f(s.bg)
+		}
+	})
+	if s.timers == nil {
+		s.timers = map[*time.Timer]struct{}{}
+	}
+	s.timers[t] = struct{}{}
+}
+
+// stopTimers cancels the re-sweeps still waiting for their delay.
+func (s *Service) stopTimers() {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	for t := range s.timers {
+		if t.Stop() {
+			s.wg.Done()
+		}
+		delete(s.timers, t)
+	}
 }
 
 // repCache maps session ids to their actor tag and expiry, which never change: it saves the
