@@ -224,10 +224,35 @@ func (s *ConsentService) list(ctx context.Context, kind, id string, keep func(*A
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	if len(out) > s.o.ListLimit {
-		out = out[:s.o.ListLimit]
+	return s.capList(out), nil
+}
+
+// capList keeps the newest ListLimit requests of out (sorted newest first), but never drops one
+// that is still open or a grant still in use: a flood of finished requests (an agent requesting
+// and withdrawing in a loop) must not push the customer's approved grant out of sight before they
+// can revoke it. Open requests are bounded anyway (one pending per agent and target).
+func (s *ConsentService) capList(out []*AccessRequest) []*AccessRequest {
+	if len(out) <= s.o.ListLimit {
+		return out
 	}
-	return out, nil
+	now := s.o.Now()
+	live := func(r *AccessRequest) bool { return r.Open() || (r.State == ConsentUsed && now.Before(r.ExpiresAt)) }
+	finished := s.o.ListLimit
+	for _, r := range out {
+		if live(r) {
+			finished--
+		}
+	}
+	kept := out[:0]
+	for _, r := range out {
+		if live(r) || finished > 0 {
+			if !live(r) {
+				finished--
+			}
+			kept = append(kept, r)
+		}
+	}
+	return kept
 }
 
 // ForTarget lists the requests addressed to target, newest first.

@@ -359,3 +359,39 @@ func TestConsentApprovalNeedsAudit(t *testing.T) {
 		})
 	}
 }
+
+// TestConsentListKeepsLiveGrants: lists are capped (ListLimit, newest first), but a flood of finished
+// requests (an agent requesting and withdrawing in a loop) never pushes an approved grant out of the
+// customer's or the agent's list: the customer must be able to find it to revoke it.
+func TestConsentListKeepsLiveGrants(t *testing.T) {
+	f := newConsentFixture(t, consentBackends[0].kv(t), func(o *ConsentOptions) { o.ListLimit = 10 })
+	ctx := context.Background()
+	r := f.request("u-sam", "u-alice")
+	if _, err := f.svc.Approve(ctx, r.ID, "u-alice", 0); err != nil {
+		t.Fatal(err)
+	}
+	for range 30 {
+		f.clock.Advance(time.Millisecond)
+		q := f.request("u-sam", "u-alice")
+		if _, err := f.svc.Withdraw(ctx, q.ID, "u-sam"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, list := range map[string]func(context.Context, string) ([]*AccessRequest, error){
+		"u-alice": f.svc.ForTarget, "u-sam": f.svc.ForAgent,
+	} {
+		all, err := list(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != 10 {
+			t.Fatalf("%s: %d requests listed, want the cap of 10", name, len(all))
+		}
+		if !slices.ContainsFunc(all, func(q *AccessRequest) bool { return q.ID == r.ID && q.State == ConsentApproved }) {
+			t.Fatalf("%s: the approved grant is not listed among %d requests", name, len(all))
+		}
+		if all[0].CreatedAt.Before(all[len(all)-1].CreatedAt) {
+			t.Fatalf("%s: not newest first", name)
+		}
+	}
+}
