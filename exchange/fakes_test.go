@@ -75,7 +75,7 @@ func (fakeLogin) RecordClient(context.Context, *storage.LoginSession, string) er
 func (fakeLogin) HasConsent(context.Context, string, string, []string) (bool, error) {
 	return true, nil
 }
-func (fakeLogin) ConsentURL(context.Context, string, string, string, []string) (string, error) {
+func (fakeLogin) ConsentURL(context.Context, string, string, string, string, []string) (string, error) {
 	return "/consent", nil
 }
 func (fakeLogin) EndLoginSession(context.Context, http.ResponseWriter, *http.Request) error {

@@ -195,7 +195,7 @@ func (repLoginFake) RecordClient(context.Context, *storage.LoginSession, string)
 func (repLoginFake) HasConsent(context.Context, string, string, []string) (bool, error) {
 	return true, nil
 }
-func (repLoginFake) ConsentURL(context.Context, string, string, string, []string) (string, error) {
+func (repLoginFake) ConsentURL(context.Context, string, string, string, string, []string) (string, error) {
 	return "/consent", nil
 }
 func (repLoginFake) EndLoginSession(context.Context, http.ResponseWriter, *http.Request) error {

@@ -160,7 +160,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 			if c, ok := client.(*storage.Client); ok && c.Name != "" {
 				name = c.Name
 			}
-			u, err := p.opts.Login.ConsentURL(ctx, returnTo(r, "consent"), client.GetID(), name, scopes)
+			u, err := p.opts.Login.ConsentURL(ctx, login.Subject, returnTo(r, "consent"), client.GetID(), name, scopes)
 			if err != nil {
 				if unavailable(err) {
 					p.writeUnavailable(w, r, "authorize", err)

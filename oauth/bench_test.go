@@ -28,7 +28,7 @@ func (noLogin) RecordClient(context.Context, *storage.LoginSession, string) erro
 func (noLogin) HasConsent(context.Context, string, string, []string) (bool, error) {
 	return false, nil
 }
-func (noLogin) ConsentURL(context.Context, string, string, string, []string) (string, error) {
+func (noLogin) ConsentURL(context.Context, string, string, string, string, []string) (string, error) {
 	return "/consent", nil
 }
 func (noLogin) EndLoginSession(context.Context, http.ResponseWriter, *http.Request) error { return nil }

@@ -40,7 +40,7 @@ type Login interface {
 	// HasConsent reports whether subject already approved scopes for clientID.
 	HasConsent(ctx context.Context, subject, clientID string, scopes []string) (bool, error)
 	// ConsentURL is where to send the browser to approve scopes.
-	ConsentURL(ctx context.Context, returnTo, clientID, clientName string, scopes []string) (string, error)
+	ConsentURL(ctx context.Context, subject, returnTo, clientID, clientName string, scopes []string) (string, error)
 	// EndLoginSession ends the browser's login session (and fires the "login session ended" hooks).
 	EndLoginSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error
 	// RecordClient records that clientID receives an authorization response under the login

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/actas-dev/actas/storage"
@@ -17,6 +18,13 @@ const (
 	kindConsent = "login_consent"
 	// kindConsentRequest holds a consent question between the provider and the consent page.
 	kindConsentRequest = "login_consent_request"
+	// kindConsentQuestions indexes a user's outstanding consent questions ("<ms hex>.<id>").
+	kindConsentQuestions = "login_consent_questions"
+	// maxConsentQuestions bounds a user's outstanding consent questions: each authorization that
+	// needs the page stores one (up to ~8 KB with its return_to) for 15 minutes, and nothing else
+	// limits how fast a signed-in user can ask for them. The oldest are dropped beyond it (their
+	// pages answer "expired"; the authorization can be started again).
+	maxConsentQuestions = 16
 	// consentRequestTTL is how long the consent page may stay open.
 	consentRequestTTL = 15 * time.Minute
 	maxScopes         = 64
@@ -39,17 +47,18 @@ type consentRequest struct {
 	Scopes     []string `json:"scopes"`
 }
 
-// ConsentURL stores the consent question (return_to, client and scopes) under a random 256-bit id
-// for 15 minutes and returns the consent page's URL for it (a path below the issuer:
+// ConsentURL stores the consent question (return_to, client and scopes) of subject under a random
+// 256-bit id for 15 minutes and returns the consent page's URL for it (a path below the issuer:
 // "/consent?request=<id>"). returnTo must pass [ValidateReturnTo]. clientName is shown to the user,
 // so pass the registered client's name, never a request parameter. The page decides once: the
-// record is deleted when the user approves or denies.
-func (s *Service) ConsentURL(ctx context.Context, returnTo, clientID, clientName string, scopes []string) (string, error) {
+// record is deleted when the user approves or denies. At most maxConsentQuestions of a user's
+// questions are kept; older ones are dropped.
+func (s *Service) ConsentURL(ctx context.Context, subject, returnTo, clientID, clientName string, scopes []string) (string, error) {
 	if _, err := ValidateReturnTo(returnTo); err != nil {
 		return "", err
 	}
-	if clientID == "" {
-		return "", errors.New("login: consent needs a client id")
+	if clientID == "" || subject == "" {
+		return "", errors.New("login: consent needs a subject and a client id")
 	}
 	if len(scopes) > maxScopes {
 		return "", fmt.Errorf("login: consent for more than %d scopes", maxScopes)
@@ -57,13 +66,51 @@ func (s *Service) ConsentURL(ctx context.Context, returnTo, clientID, clientName
 	if clientName == "" {
 		clientName = clientID
 	}
+	if err := s.makeRoomForQuestion(ctx, subject); err != nil {
+		return "", err
+	}
 	id := randomID()
 	req := consentRequest{ReturnTo: returnTo, ClientID: clientID, ClientName: clientName, Scopes: normScopes(scopes)}
 	if err := s.store.CreateRecord(ctx, kindConsentRequest, id, req, consentRequestTTL); err != nil {
 		return "", fmt.Errorf("login: store consent request: %w", err)
 	}
+	member := fmt.Sprintf("%013x.%s", s.now().UnixMilli(), id)
+	if err := s.store.AddToIndex(ctx, kindConsentQuestions, questionsID(subject), consentRequestTTL, member); err != nil {
+		return "", fmt.Errorf("login: index consent request: %w", err)
+	}
 	return s.base + "/consent?" + url.Values{"request": {id}}.Encode(), nil
 }
+
+// makeRoomForQuestion forgets subject's expired consent questions and, beyond
+// maxConsentQuestions-1 live ones, the oldest.
+func (s *Service) makeRoomForQuestion(ctx context.Context, subject string) error {
+	members, err := s.store.IndexMembers(ctx, kindConsentQuestions, questionsID(subject))
+	if err != nil {
+		return fmt.Errorf("login: consent questions: %w", err)
+	}
+	slices.Sort(members) // oldest first: members begin with their creation time
+	cutoff := fmt.Sprintf("%013x", s.now().Add(-consentRequestTTL).UnixMilli())
+	var drop []string
+	for i, m := range members {
+		if m < cutoff || len(members)-i >= maxConsentQuestions {
+			drop = append(drop, m)
+		}
+	}
+	for _, m := range drop {
+		_, id, _ := strings.Cut(m, ".")
+		if err := s.store.DeleteRecord(ctx, kindConsentRequest, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("login: drop a consent question: %w", err)
+		}
+	}
+	if len(drop) > 0 {
+		if err := s.store.RemoveFromIndex(ctx, kindConsentQuestions, questionsID(subject), drop...); err != nil {
+			return fmt.Errorf("login: consent questions: %w", err)
+		}
+	}
+	return nil
+}
+
+func questionsID(subject string) string { return hashID("consent questions", subject) }
 
 // HasConsent reports whether subject has approved every one of scopes for clientID (and that
 // approval has not expired). It does not look at prompt=consent; the provider forces the page then.

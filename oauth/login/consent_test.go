@@ -13,7 +13,7 @@ import (
 // consentPage opens the consent page for a fresh consent request and returns its form.
 func (b *browser) consentPage(clientID, clientName string, scopes []string) (request, csrf string, page result) {
 	b.t.Helper()
-	u, err := b.h.svc.ConsentURL(context.Background(), testReturnTo, clientID, clientName, scopes)
+	u, err := b.h.svc.ConsentURL(context.Background(), "u-alice", testReturnTo, clientID, clientName, scopes)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestConsentNeedsSessionAndFreshRequest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	h := newHarness(t, nil)
-	u, err := h.svc.ConsentURL(ctx, testReturnTo, "app", "App", []string{"openid"})
+	u, err := h.svc.ConsentURL(ctx, "u-alice", testReturnTo, "app", "App", []string{"openid"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,47 @@ func TestConsentNeedsSessionAndFreshRequest(t *testing.T) {
 	h.clock.Advance(consentRequestTTL + time.Second)
 	wantStatus(t, b.get(u), http.StatusBadRequest)
 
-	if _, err := h.svc.ConsentURL(ctx, "https://evil.example/", "app", "App", nil); !errors.Is(err, ErrInvalidReturnTo) {
+	if _, err := h.svc.ConsentURL(ctx, "u-alice", "https://evil.example/", "app", "App", nil); !errors.Is(err, ErrInvalidReturnTo) {
 		t.Fatalf("ConsentURL with a foreign return_to: %v", err)
+	}
+}
+
+// TestConsentQuestionsBounded: a user's outstanding consent questions are bounded (each holds up to
+// ~8 KB for 15 minutes, and a signed-in user can ask for them as fast as they like): beyond
+// maxConsentQuestions the oldest are dropped (their pages answer 400), the newest stay usable, other
+// users' questions are untouched, and expired ones leave the index.
+func TestConsentQuestionsBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t, nil)
+	ask := func(subject string) string {
+		t.Helper()
+		u, err := h.svc.ConsentURL(ctx, subject, testReturnTo, "app", "App", []string{"openid"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Millisecond)
+		return u
+	}
+	daves := ask("u-dave")
+	var alices []string
+	for range 3 * maxConsentQuestions {
+		alices = append(alices, ask("u-alice"))
+	}
+	if n := h.store.countRecords(kindConsentRequest); n != maxConsentQuestions+1 {
+		t.Fatalf("%d consent questions stored, want alice's %d newest and dave's one", n, maxConsentQuestions)
+	}
+	b := h.browser()
+	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+	wantStatus(t, b.get(alices[0]), http.StatusBadRequest)
+	wantStatus(t, b.get(alices[len(alices)-1]), http.StatusOK)
+	d := h.browser()
+	wantRedirect(t, d.login("dave", "correct horse"), testReturnTo)
+	wantStatus(t, d.get(daves), http.StatusOK)
+
+	h.clock.Advance(consentRequestTTL + time.Second)
+	ask("u-alice")
+	if m, _ := h.store.IndexMembers(ctx, kindConsentQuestions, questionsID("u-alice")); len(m) != 1 {
+		t.Fatalf("%d questions indexed after the others expired, want 1", len(m))
 	}
 }

@@ -54,7 +54,9 @@
 //
 // The consent page never trusts query parameters for what it shows. The provider calls
 // [Service.ConsentURL], which stores a pending consent record (return_to, client id and name, scopes)
-// under a random 256-bit id for 15 minutes and returns /consent?request=<id>. The page shows that
+// under a random 256-bit id for 15 minutes and returns /consent?request=<id>; a user has at most 16
+// such questions outstanding (older ones are dropped, so a user asking in a loop cannot fill
+// storage). The page shows that
 // record, and its POST (bound to the login session's CSRF token) approves or denies it once: the
 // record is deleted when the decision is taken. Approval is remembered per subject and client as the
 // union of approved scopes ([Service.HasConsent], [Service.GrantConsent]); denial sends the browser

@@ -49,6 +49,7 @@ type fakeStore struct {
 	sessions map[string]fakeEntry             // by id; JSON of storage.LoginSession
 	records  map[string]fakeEntry             // by kind + "/" + id
 	clients  map[string][]storage.LoginClient // login session id → clients
+	indexes  map[string][]string              // kind + "/" + id → members
 }
 
 type fakeEntry struct {
@@ -311,5 +312,41 @@ func (f *fakeStore) DropLoginClients(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.clients, id)
+	return nil
+}
+
+func (f *fakeStore) AddToIndex(_ context.Context, kind, id string, _ time.Duration, members ...string) error {
+	if err := f.down("AddToIndex"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.indexes == nil {
+		f.indexes = map[string][]string{}
+	}
+	for _, m := range members {
+		if !slices.Contains(f.indexes[kind+"/"+id], m) {
+			f.indexes[kind+"/"+id] = append(f.indexes[kind+"/"+id], m)
+		}
+	}
+	return nil
+}
+
+func (f *fakeStore) IndexMembers(_ context.Context, kind, id string) ([]string, error) {
+	if err := f.down("IndexMembers"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.indexes[kind+"/"+id]), nil
+}
+
+func (f *fakeStore) RemoveFromIndex(_ context.Context, kind, id string, members ...string) error {
+	if err := f.down("RemoveFromIndex"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.indexes[kind+"/"+id] = slices.DeleteFunc(f.indexes[kind+"/"+id], func(m string) bool { return slices.Contains(members, m) })
 	return nil
 }

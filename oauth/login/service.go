@@ -62,6 +62,9 @@ type Store interface {
 	CreateRecord(ctx context.Context, kind, id string, v any, ttl time.Duration) error
 	UpdateRecord(ctx context.Context, kind, id string, ttl time.Duration, fn func(cur []byte) ([]byte, error)) error
 	DeleteRecord(ctx context.Context, kind, id string) error
+	AddToIndex(ctx context.Context, kind, id string, ttl time.Duration, members ...string) error
+	IndexMembers(ctx context.Context, kind, id string) ([]string, error)
+	RemoveFromIndex(ctx context.Context, kind, id string, members ...string) error
 	// AddLoginClient, LoginClients and DropLoginClients keep the clients that received an
 	// authorization response under a login session (see [Service.RecordClient]). AddLoginClient
 	// fails with ErrNotFound when the session no longer exists.

@@ -20,7 +20,7 @@ func TestStorageUnavailable(t *testing.T) {
 
 	loggedIn := h.browser()
 	wantRedirect(t, loggedIn.login("alice", "correct horse"), testReturnTo)
-	consentURL, err := h.svc.ConsentURL(ctx, testReturnTo, "app", "App", []string{"openid"})
+	consentURL, err := h.svc.ConsentURL(ctx, "u-alice", testReturnTo, "app", "App", []string{"openid"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestStorageUnavailable(t *testing.T) {
 	if err := h.svc.GrantConsent(ctx, "u-alice", "app", nil); !errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("GrantConsent: %v", err)
 	}
-	if _, err := h.svc.ConsentURL(ctx, testReturnTo, "app", "App", nil); !errors.Is(err, storage.ErrUnavailable) {
+	if _, err := h.svc.ConsentURL(ctx, "u-alice", testReturnTo, "app", "App", nil); !errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("ConsentURL: %v", err)
 	}
 	if err := h.svc.EndAllSessions(ctx, "u-alice"); !errors.Is(err, storage.ErrUnavailable) {
