@@ -62,6 +62,7 @@ type Store struct {
 	clients sync.Map // id → cachedClient
 	decoded decodedCache
 	users   userCache
+	userIDs userIDList
 }
 
 // StoreOptions configures a [Store]. The zero value is usable.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 )
 
 const (
@@ -42,6 +44,9 @@ func (s *Store) UpsertUser(ctx context.Context, u *User) error {
 	}
 	if err := s.kv.SetAdd(ctx, usersKey, 0, u.ID); err != nil {
 		return fmt.Errorf("storage: list user %q: %w", u.ID, err)
+	}
+	if old == nil {
+		s.forgetUserIDs()
 	}
 	if err := s.kv.Set(ctx, userKey(u.ID), raw, 0); err != nil {
 		return fmt.Errorf("storage: upsert user %q: %w", u.ID, err)
@@ -129,11 +134,10 @@ func (s *Store) ListUsers(ctx context.Context, cursor string, limit int) ([]*Use
 		limit = defaultPageLimit
 	}
 	limit = min(limit, maxPageLimit)
-	ids, err := s.kv.SetMembers(ctx, usersKey)
+	ids, err := s.sortedUserIDs(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("storage: list users: %w", err)
+		return nil, "", err
 	}
-	slices.Sort(ids)
 	start, _ := slices.BinarySearch(ids, cursor)
 	if start < len(ids) && ids[start] == cursor {
 		start++
@@ -176,5 +180,46 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := s.kv.SetRemove(ctx, usersKey, id); err != nil {
 		return fmt.Errorf("storage: unlist user %q: %w", id, err)
 	}
+	s.forgetUserIDs()
 	return nil
+}
+
+// userIDList is the sorted set of user ids, read at most once per userIDsTTL: paging through the
+// users (the representable-users list reads up to 20 pages per request) would otherwise read and
+// sort the whole set once per page. Users change with the configuration; a page may lag behind a
+// change made by another replica for userIDsTTL (each listed user is still read fresh, and one
+// deleted meanwhile is skipped). This replica's own changes drop the list at once.
+type userIDList struct {
+	mu   sync.Mutex
+	ids  []string // sorted; shared read-only by callers
+	read time.Time
+}
+
+const userIDsTTL = 5 * time.Second
+
+// sortedUserIDs returns the sorted user ids (never to be modified by the caller).
+func (s *Store) sortedUserIDs(ctx context.Context) ([]string, error) {
+	l := &s.userIDs
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ids != nil && time.Since(l.read) < userIDsTTL {
+		return l.ids, nil
+	}
+	ids, err := s.kv.SetMembers(ctx, usersKey)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list users: %w", err)
+	}
+	slices.Sort(ids)
+	if ids == nil {
+		ids = []string{}
+	}
+	l.ids, l.read = ids, time.Now()
+	return ids, nil
+}
+
+// forgetUserIDs drops the cached list after a change made through this Store.
+func (s *Store) forgetUserIDs() {
+	s.userIDs.mu.Lock()
+	s.userIDs.ids = nil
+	s.userIDs.mu.Unlock()
 }
