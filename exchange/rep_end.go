@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/actas-dev/actas/storage"
@@ -76,22 +77,45 @@ func (s *Service) end(ctx context.Context, a, id, by, reason string, logout bool
 	return rec, true, errs
 }
 
+// revokeWorkers is how many grants of one session are revoked at once.
+const revokeWorkers = 8
+
 // revoke revokes every grant recorded under the session: all its access and refresh tokens. It
-// tries every grant and is idempotent.
+// tries every grant, revokeWorkers at a time (a session an agent kept exchanging under can hold
+// thousands), and is idempotent.
 func (s *Service) revoke(ctx context.Context, a, id string) error {
 	grants, err := s.kv.SetMembers(ctx, repGrantsKey(a, id))
 	if err != nil {
 		return fmt.Errorf("exchange: revoke representation %s: %w", id, err)
 	}
-	var errs []error
-	for _, g := range grants {
-		if err := s.o.Store.RevokeAccessToken(ctx, g); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			errs = append(errs, err)
-		}
-		if err := s.o.Store.RevokeRefreshToken(ctx, g); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			errs = append(errs, err)
-		}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	next := make(chan string)
+	for range min(revokeWorkers, len(grants)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range next {
+				errA := s.o.Store.RevokeAccessToken(ctx, g)
+				errR := s.o.Store.RevokeRefreshToken(ctx, g)
+				for _, err := range []error{errA, errR} {
+					if err != nil && !errors.Is(err, storage.ErrNotFound) {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+					}
+				}
+			}
+		}()
 	}
+	for _, g := range grants {
+		next <- g
+	}
+	close(next)
+	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("exchange: revoke representation %s: %w", id, err)
 	}
