@@ -168,8 +168,11 @@ func (s *ConsentService) expire(ctx context.Context, id string) (*AccessRequest,
 }
 
 // closed does the bookkeeping after a request left an open state: the pending lock is released
-// (by owner) and the request leaves the sweep index. Both are best effort: a stale lock is
-// released by the next request, and Sweep skips finished requests.
+// (by owner), the request leaves the sweep index and, once it can no longer be used or joined
+// (declined, withdrawn, expired, revoked), the agent–target index that every consent-gated
+// exchange reads (so a request/withdraw loop does not make each of the pair's exchanges read its
+// whole history; the agent's and the target's lists keep it). All best effort: a stale lock is
+// released by the next request, and Sweep and Use skip finished requests.
 func (s *ConsentService) closed(ctx context.Context, r *AccessRequest, was string) {
 	ctx = context.WithoutCancel(ctx)
 	if was == ConsentPending {
@@ -178,6 +181,11 @@ func (s *ConsentService) closed(ctx context.Context, r *AccessRequest, was strin
 	if !r.Open() {
 		if err := s.o.Store.RemoveFromIndex(ctx, kindConsentOpen, consentOpenID, r.ID); err != nil {
 			s.o.Logger.WarnContext(ctx, "consent: remove from open index", "consent_id", r.ID, "err", err)
+		}
+	}
+	if !r.Open() && r.State != ConsentUsed {
+		if err := s.o.Store.RemoveFromIndex(ctx, kindConsentPair, consentPair(r.Agent, r.Target), r.ID); err != nil {
+			s.o.Logger.WarnContext(ctx, "consent: remove from pair index", "consent_id", r.ID, "err", err)
 		}
 	}
 }

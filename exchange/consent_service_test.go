@@ -395,3 +395,30 @@ func TestConsentListKeepsLiveGrants(t *testing.T) {
 		}
 	}
 }
+
+// TestConsentPairIndexHoldsLiveRequests: a request that can no longer be used (withdrawn,
+// declined, expired, revoked) leaves the agent–target index every consent-gated exchange reads, so
+// an agent's request/withdraw loop does not make each of the pair's exchanges read its whole
+// history; the lists keep showing it.
+func TestConsentPairIndexHoldsLiveRequests(t *testing.T) {
+	f := newConsentFixture(t, consentBackends[0].kv(t))
+	ctx := context.Background()
+	for range 25 {
+		f.clock.Advance(time.Millisecond)
+		q := f.request("u-sam", "u-alice")
+		if _, err := f.svc.Withdraw(ctx, q.ID, "u-sam"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	approved := f.request("u-sam", "u-alice")
+	if _, err := f.svc.Approve(ctx, approved.ID, "u-alice", 0); err != nil {
+		t.Fatal(err)
+	}
+	members, err := f.store.IndexMembers(ctx, kindConsentPair, consentPair("u-sam", "u-alice"))
+	if err != nil || !slices.Equal(members, []string{approved.ID}) {
+		t.Fatalf("pair index = %v, %v; want only the approved request", members, err)
+	}
+	if all, _ := f.svc.ForTarget(ctx, "u-alice"); len(all) != 26 {
+		t.Fatalf("the customer's list has %d requests, want all 26", len(all))
+	}
+}

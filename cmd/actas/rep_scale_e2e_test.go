@@ -155,7 +155,9 @@ func TestRepresentationsAcrossReplicas(t *testing.T) {
 		tok := agent00 // agent00's session from the first subtest is still active
 		lnC, _ := net.Listen("tcp", "127.0.0.1:0")
 		c := replica(t, lnC, iss, o.URL, o.KeyPrefix, users) // "after a restart": a fresh process
-		status, body := exchangeForm(t, c, impersonationForm(tok, "u-c099"))
+		// A customer no earlier subtest asked for (the first one's race may have been won for any of
+		// u-c000..u-c099, and asking for the winner again would join its session).
+		status, body := exchangeForm(t, c, impersonationForm(tok, "u-c150"))
 		if status != http.StatusBadRequest || body["reason_code"] != exchange.CodeActiveRepresentation {
 			t.Fatalf("a new process forgot the agent's active session: %d %v", status, body)
 		}
