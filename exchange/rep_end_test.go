@@ -311,3 +311,42 @@ func TestRepStopsDoNotQueueUp(t *testing.T) {
 		t.Fatal("Close waited for the pending sweeps' delay")
 	}
 }
+
+// TestRepCloseWhileStopping: stops still running while the service closes (a request the server's
+// drain gave up on) schedule nothing once Close has begun, so Close ends at its deadline instead of
+// waiting for a re-sweep scheduled behind its back (an hour here), and its WaitGroup is never
+// re-armed under it (a panic before).
+func TestRepCloseWhileStopping(t *testing.T) {
+	e := newRepEnv(t, repBackends[0].kv, repWith(func(o *ServiceOptions) { o.Resweep = time.Hour }))
+	ctx := context.Background()
+	done := make(chan struct{})
+	stop := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if rep, err := e.svc.Start(ctx, repStartReq("u-sam", "u-bob")); err == nil {
+				_, _, _ = e.svc.Stop(ctx, rep.ID, "u-sam", EndStoppedByActor)
+			}
+		}
+	}()
+	time.Sleep(20 * time.Millisecond)
+	closeCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- e.svc.Close(closeCtx) }()
+	select {
+	case err := <-closed:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close waited for a re-sweep scheduled while it was closing")
+	}
+	close(stop)
+	<-done
+}

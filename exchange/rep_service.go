@@ -34,14 +34,15 @@ type Service struct {
 	cache repCache
 	auth  atomic.Pointer[Authenticator] // set by NewService or SetAuthenticator
 
-	bg     context.Context // background work (deliveries, re-sweeps); cancelled by Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	sem    chan struct{} // bounds concurrent back-channel deliveries
-	sweeps chan struct{} // bounds concurrent re-sweeps (apart, so slow relying parties never delay them)
-	perRP  sync.Map      // client id → chan struct{}: bounds one client's concurrent deliveries
-	tmu    sync.Mutex
-	timers map[*time.Timer]struct{} // re-sweeps waiting for their delay (stopped by Close)
+	bg      context.Context // background work (deliveries, re-sweeps); cancelled by Close
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	sem     chan struct{} // bounds concurrent back-channel deliveries
+	sweeps  chan struct{} // bounds concurrent re-sweeps (apart, so slow relying parties never delay them)
+	perRP   sync.Map      // client id → chan struct{}: bounds one client's concurrent deliveries
+	tmu     sync.Mutex
+	timers  map[*time.Timer]struct{} // re-sweeps waiting for their delay (stopped by Close)
+	closing bool                     // set by Close: no background work is scheduled any more
 }
 
 var _ Representations = (*Service)(nil)
@@ -193,8 +194,13 @@ func repOrDur(v, def time.Duration) time.Duration {
 }
 
 // Close waits for background work (back-channel deliveries, re-sweeps) until ctx ends, then
-// cancels what is left. The service must not be used afterwards.
+// cancels what is left. From the moment it is called no new work is scheduled (the HTTP server has
+// drained by then; a request it gave up on loses its delivery or sweep). The service must not be
+// used afterwards.
 func (s *Service) Close(ctx context.Context) error {
+	s.tmu.Lock()
+	s.closing = true // no wg.Add may race the Wait below
+	s.tmu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
@@ -216,7 +222,9 @@ func (s *Service) Wait() { s.wg.Wait() }
 // background context (which carries nothing of the request): at most MaxBackground deliveries at a
 // time, and at most a quarter of them to one client.
 func (s *Service) deliverLater(client string, f func(ctx context.Context)) {
-	s.wg.Add(1)
+	if !s.schedule() {
+		return
+	}
 	go func() {
 		defer s.wg.Done()
 		mine := s.clientSlots(client)
@@ -248,9 +256,12 @@ func (s *Service) sweepLater(f func(ctx context.Context)) {
 	if s.o.Resweep <= 0 {
 		return
 	}
-	s.wg.Add(1)
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
+	if s.closing {
+		return
+	}
+	s.wg.Add(1)
 	var t *time.Timer
 	t = time.AfterFunc(s.o.Resweep, func() {
 		s.tmu.Lock()
@@ -273,10 +284,24 @@ func (s *Service) sweepLater(f func(ctx context.Context)) {
 	s.timers[t] = struct{}{}
 }
 
-// stopTimers cancels the re-sweeps still waiting for their delay.
+// schedule counts one more background job, unless Close has begun (then the job is dropped: a
+// delivery or sweep asked for by a request still running at shutdown past its deadline).
+func (s *Service) schedule() bool {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// stopTimers stops background work from being scheduled and cancels the re-sweeps still waiting
+// for their delay.
 func (s *Service) stopTimers() {
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
+	s.closing = true
 	for t := range s.timers {
 		if t.Stop() {
 			s.wg.Done()

@@ -1,12 +1,14 @@
 package login
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/actas-dev/actas/storage"
 )
@@ -56,11 +58,22 @@ func (s *Service) current(ctx context.Context, id string) (*storage.LoginSession
 // startSession creates a new login session with a fresh random id (no session fixation) and sets
 // the cookie. The browser's previous session, if any, is ended (hooks and all) when it belongs to
 // another user; when the same user signs in again (a step-up, prompt=login, max_age) it is renewed
-// instead: the new session keeps its sid and its clients, and nothing is announced as ended.
+// instead: the new session keeps its sid and its clients, and nothing is announced as ended. A
+// renewal is claimed once (a record naming the new session, kept renewalGrace): a second sign-in
+// sent with the same old cookie (a double submit, two tabs) joins the session the first one made
+// rather than starting one that would not know the old session's clients.
 func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u *storage.User, amr []string, acr string) (*storage.LoginSession, error) {
 	prev, err := s.browserSession(ctx, r)
 	if err != nil {
 		return nil, err
+	}
+	if prev == nil {
+		if ls, err := s.renewedSession(ctx, r, u.ID); err != nil || ls != nil {
+			if err != nil {
+				return nil, err
+			}
+			return s.joinRenewal(ctx, w, r, ls, amr)
+		}
 	}
 	now := s.now()
 	renew := prev != nil && prev.Subject == u.ID && now.Before(prev.ExpiresAt)
@@ -87,16 +100,92 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 		return nil, fmt.Errorf("login: create session: %w", err)
 	}
 	if renew {
-		if err := s.renew(ctx, prev, ls); err != nil {
+		won, err := s.claimRenewal(ctx, prev, ls)
+		if err == nil && won {
+			err = s.renew(ctx, prev, ls)
+		}
+		if err != nil || !won {
 			if derr := s.store.DeleteLoginSession(ctx, ls.ID); derr != nil {
 				s.log.WarnContext(ctx, "login: could not remove the session of a failed sign-in", "err", derr)
 			}
+		}
+		if err != nil {
 			return nil, err
+		}
+		if !won {
+			winner, err := s.renewedSession(ctx, r, u.ID)
+			if err != nil || winner == nil {
+				return nil, fmt.Errorf("login: renew session: concurrent sign-in: %w", cmp.Or(err, storage.ErrConflict))
+			}
+			return s.joinRenewal(ctx, w, r, winner, amr)
 		}
 	}
 	s.setCookie(w, s.cookie, ls.ID, 0)
 	s.log.InfoContext(ctx, "login session started", "user_id", u.ID, "amr", amr, "acr", acr, "renewed", renew)
 	s.emit(ctx, r, Event{Type: EventLoginSucceeded, UserID: u.ID, AMR: amr})
+	return ls, nil
+}
+
+// kindRenewal records, for a renewed session (by a hash of its id), the id of the session that
+// replaced it.
+const kindRenewal = "login_renewal"
+
+// renewalGrace is how long a renewal is remembered: long enough for a second submission of the
+// same sign-in to arrive.
+const renewalGrace = 2 * time.Minute
+
+type renewal struct {
+	Next    string `json:"next"`
+	Subject string `json:"sub"`
+}
+
+// claimRenewal records that next replaces prev; false when another sign-in claimed prev first.
+func (s *Service) claimRenewal(ctx context.Context, prev, next *storage.LoginSession) (bool, error) {
+	err := s.store.CreateRecord(ctx, kindRenewal, hashID("renewal", prev.ID), renewal{Next: next.ID, Subject: prev.Subject}, renewalGrace)
+	switch {
+	case errors.Is(err, storage.ErrConflict):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("login: renew session: %w", err)
+	}
+	return true, nil
+}
+
+// renewedSession returns the session that replaced the one named by the request's cookie, when it
+// was renewed within renewalGrace for subject and still exists; else nil.
+func (s *Service) renewedSession(ctx context.Context, r *http.Request, subject string) (*storage.LoginSession, error) {
+	id, ok := cookieID(r, s.cookie)
+	if !ok {
+		return nil, nil
+	}
+	var rn renewal
+	err := s.store.GetRecord(ctx, kindRenewal, hashID("renewal", id), &rn)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("login: renewal: %w", err)
+	case rn.Subject != subject:
+		return nil, nil
+	}
+	ls, err := s.store.GetLoginSession(ctx, rn.Next)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("login: renewal: %w", err)
+	case ls.ID != rn.Next || ls.Subject != subject:
+		return nil, nil
+	}
+	return ls, nil
+}
+
+// joinRenewal makes the browser use ls, the session a concurrent sign-in of the same user made when
+// it renewed the session this request's cookie named.
+func (s *Service) joinRenewal(ctx context.Context, w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, amr []string) (*storage.LoginSession, error) {
+	s.setCookie(w, s.cookie, ls.ID, 0)
+	s.log.InfoContext(ctx, "login session started", "user_id", ls.Subject, "amr", amr, "renewed", true, "joined", true)
+	s.emit(ctx, r, Event{Type: EventLoginSucceeded, UserID: ls.Subject, AMR: amr})
 	return ls, nil
 }
 

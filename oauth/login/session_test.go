@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"strings"
@@ -279,5 +280,81 @@ func TestSignInAgainRenews(t *testing.T) {
 	}
 	if got := h.endedSessions(); !slices.Equal(got, []string{"u-alice " + second.ID}) {
 		t.Fatalf("ended hooks %v, want alice's session", got)
+	}
+}
+
+// TestSignInTwiceRenewsOnce: the browser submits the same sign-in twice (a double click, or two tabs
+// stepping up) with the old session cookie. The first renews the session; the second joins that
+// renewal instead of starting a session with a fresh sid and none of the old session's clients, so
+// the browser's logout still tells the relying party that got an ID token under the old session.
+func TestSignInTwiceRenewsOnce(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	ctx := context.Background()
+	wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+	first, _ := b.session()
+	if err := h.svc.RecordClient(ctx, first, "spa"); err != nil {
+		t.Fatal(err)
+	}
+	r := b.get("/login?prompt=login&return_to=" + url.QueryEscape(testReturnTo))
+	csrf := field(t, r.body, "csrf")
+	// b2: the same browser's second, concurrent submission, sent with the cookies as they were.
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(h.srv.URL)
+	jar.SetCookies(u, b.c.Jar.Cookies(u))
+	b2 := &browser{t: t, h: h, c: &http.Client{Transport: b.c.Transport, Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	form := url.Values{"csrf": {csrf}, "return_to": {testReturnTo}, "username": {"alice"}, "password": {"correct horse"}}
+	wantRedirect(t, b.post("/login", form), testReturnTo)
+	wantRedirect(t, b2.post("/login", form), testReturnTo)
+	ls1, _ := b.session()
+	ls2, _ := b2.session() // the response that arrived last: its cookie is the browser's
+	if ls1 == nil || ls2 == nil || ls1.ID != ls2.ID || SIDOf(ls1) != SIDOf(first) {
+		t.Fatalf("two submissions of one sign-in: sessions %+v and %+v, want the one renewal of sid %s", ls1, ls2, SIDOf(first))
+	}
+	wantStatus(t, b2.post("/probe/logout", nil), http.StatusOK)
+	got, _ := h.svc.TakeClients(ctx, ls2.ID)
+	if !slices.ContainsFunc(got, func(c storage.LoginClient) bool { return c.ClientID == "spa" }) {
+		t.Fatalf("the browser's logout does not name spa, which got an ID token under its original session (sid %s)", SIDOf(first))
+	}
+}
+
+// TestSignInTwiceConcurrently: two submissions of one sign-in racing with the same old cookie end
+// in one renewed session whichever sees what (one claims the renewal, the other joins it).
+func TestSignInTwiceConcurrently(t *testing.T) {
+	h := newHarness(t, nil)
+	// The claim itself: of two sign-ins renewing one session, exactly one wins.
+	prev := &storage.LoginSession{ID: "prev", Subject: "u-alice"}
+	won1, err1 := h.svc.claimRenewal(context.Background(), prev, &storage.LoginSession{ID: "next-1"})
+	won2, err2 := h.svc.claimRenewal(context.Background(), prev, &storage.LoginSession{ID: "next-2"})
+	if err1 != nil || err2 != nil || !won1 || won2 {
+		t.Fatalf("two claims of one renewal: %v %v, %v %v; want the first only", won1, err1, won2, err2)
+	}
+	for range 10 {
+		b := h.browser()
+		wantRedirect(t, b.login("alice", "correct horse"), testReturnTo)
+		first, _ := b.session()
+		r := b.get("/login?prompt=login&return_to=" + url.QueryEscape(testReturnTo))
+		csrf := field(t, r.body, "csrf")
+		jar, _ := cookiejar.New(nil)
+		u, _ := url.Parse(h.srv.URL)
+		jar.SetCookies(u, b.c.Jar.Cookies(u))
+		b2 := &browser{t: t, h: h, c: &http.Client{Transport: b.c.Transport, Jar: jar,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		form := url.Values{"csrf": {csrf}, "return_to": {testReturnTo}, "username": {"alice"}, "password": {"correct horse"}}
+		done := make(chan result, 2)
+		for _, br := range []*browser{b, b2} {
+			go func() { done <- br.post("/login", form) }()
+		}
+		for range 2 {
+			if res := <-done; res.status != http.StatusSeeOther {
+				t.Fatalf("a submission: %d %s", res.status, res.body)
+			}
+		}
+		ls1, _ := b.session()
+		ls2, _ := b2.session()
+		if ls1 == nil || ls2 == nil || ls1.ID != ls2.ID || SIDOf(ls1) != SIDOf(first) {
+			t.Fatalf("racing submissions: sessions %v and %v, want one renewal of sid %s", ls1, ls2, SIDOf(first))
+		}
 	}
 }
