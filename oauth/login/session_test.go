@@ -298,12 +298,8 @@ func TestSignInTwiceRenewsOnce(t *testing.T) {
 	}
 	r := b.get("/login?prompt=login&return_to=" + url.QueryEscape(testReturnTo))
 	csrf := field(t, r.body, "csrf")
-	// b2: the same browser's second, concurrent submission, sent with the cookies as they were.
-	jar, _ := cookiejar.New(nil)
-	u, _ := url.Parse(h.srv.URL)
-	jar.SetCookies(u, b.c.Jar.Cookies(u))
-	b2 := &browser{t: t, h: h, c: &http.Client{Transport: b.c.Transport, Jar: jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	// b2: the same browser's second submission, sent with the cookies as they were.
+	b2 := b.clone()
 	form := url.Values{"csrf": {csrf}, "return_to": {testReturnTo}, "username": {"alice"}, "password": {"correct horse"}}
 	wantRedirect(t, b.post("/login", form), testReturnTo)
 	wantRedirect(t, b2.post("/login", form), testReturnTo)
@@ -336,11 +332,7 @@ func TestSignInTwiceConcurrently(t *testing.T) {
 		first, _ := b.session()
 		r := b.get("/login?prompt=login&return_to=" + url.QueryEscape(testReturnTo))
 		csrf := field(t, r.body, "csrf")
-		jar, _ := cookiejar.New(nil)
-		u, _ := url.Parse(h.srv.URL)
-		jar.SetCookies(u, b.c.Jar.Cookies(u))
-		b2 := &browser{t: t, h: h, c: &http.Client{Transport: b.c.Transport, Jar: jar,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		b2 := b.clone() // the same browser's second submission, with the cookies as they were
 		form := url.Values{"csrf": {csrf}, "return_to": {testReturnTo}, "username": {"alice"}, "password": {"correct horse"}}
 		done := make(chan result, 2)
 		for _, br := range []*browser{b, b2} {
@@ -357,4 +349,15 @@ func TestSignInTwiceConcurrently(t *testing.T) {
 			t.Fatalf("racing submissions: sessions %v and %v, want one renewal of sid %s", ls1, ls2, SIDOf(first))
 		}
 	}
+}
+
+// clone returns a browser with a copy of b's cookies (the same browser sending a second request
+// with the cookies it had then).
+func (b *browser) clone() *browser {
+	b.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(b.h.srv.URL)
+	jar.SetCookies(u, b.c.Jar.Cookies(u))
+	return &browser{t: b.t, h: b.h, c: &http.Client{Transport: b.c.Transport, Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
