@@ -91,31 +91,18 @@ func (s *Service) revoke(ctx context.Context, a, id string) error {
 	var (
 		mu   sync.Mutex
 		errs []error
-		wg   sync.WaitGroup
 	)
-	next := make(chan string)
-	for range min(revokeWorkers, len(grants)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for g := range next {
-				errA := s.o.Store.RevokeAccessToken(ctx, g)
-				errR := s.o.Store.RevokeRefreshToken(ctx, g)
-				for _, err := range []error{errA, errR} {
-					if err != nil && !errors.Is(err, storage.ErrNotFound) {
-						mu.Lock()
-						errs = append(errs, err)
-						mu.Unlock()
-					}
-				}
+	eachLimited(revokeWorkers, grants, func(g string) {
+		errA := s.o.Store.RevokeAccessToken(ctx, g)
+		errR := s.o.Store.RevokeRefreshToken(ctx, g)
+		for _, err := range []error{errA, errR} {
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
 			}
-		}()
-	}
-	for _, g := range grants {
-		next <- g
-	}
-	close(next)
-	wg.Wait()
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("exchange: revoke representation %s: %w", id, err)
 	}

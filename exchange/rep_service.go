@@ -509,3 +509,23 @@ func repHasAnyRole(roles, wanted []string) bool {
 	}
 	return false
 }
+
+// eachLimited calls f for every item, at most n at a time, and returns when all have returned.
+func eachLimited[T any](n int, items []T, f func(T)) {
+	next := make(chan T)
+	var wg sync.WaitGroup
+	for range min(n, len(items)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range next {
+				f(it)
+			}
+		}()
+	}
+	for _, it := range items {
+		next <- it
+	}
+	close(next)
+	wg.Wait()
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/actas-dev/actas/internal/warm"
@@ -220,23 +222,36 @@ func (s *Service) recentOfTarget(ctx context.Context, target string) ([]*RepSess
 		return nil, fmt.Errorf("exchange: representations of %q: %w", target, err)
 	}
 	now := s.o.Now()
-	var out []*RepSession
+	var ids []string
 	for _, m := range members {
 		started, id, ok := repParseMember(m)
-		if !ok || started.Before(now.Add(-s.o.MaxSessionTTL-time.Minute)) {
-			continue
-		}
-		rec, _, _, err := s.load(ctx, id)
-		switch {
-		case errors.Is(err, ErrRepresentationNotFound):
-			continue
-		case err != nil:
-			return nil, err
-		}
-		if rec.Target == target && !rec.Ended(now) {
-			out = append(out, rec)
+		if ok && !started.Before(now.Add(-s.o.MaxSessionTTL-time.Minute)) {
+			ids = append(ids, id)
 		}
 	}
+	// Loaded revokeWorkers at a time: an agent starting and stopping sessions on one customer in a
+	// loop makes this list long (it is read by the customer's sign out everywhere).
+	var (
+		mu   sync.Mutex
+		out  []*RepSession
+		errs []error
+	)
+	eachLimited(revokeWorkers, ids, func(id string) {
+		rec, _, _, err := s.load(ctx, id)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case errors.Is(err, ErrRepresentationNotFound):
+		case err != nil:
+			errs = append(errs, err)
+		case rec.Target == target && !rec.Ended(now):
+			out = append(out, rec)
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b *RepSession) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out, nil
 }
 
