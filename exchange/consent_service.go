@@ -253,10 +253,11 @@ func (s *ConsentService) capList(out []*AccessRequest) []*AccessRequest {
 	}
 	kept := out[:0]
 	for _, r := range out {
-		if live(r) || finished > 0 {
-			if !live(r) {
-				finished--
-			}
+		switch {
+		case live(r):
+			kept = append(kept, r)
+		case finished > 0:
+			finished--
 			kept = append(kept, r)
 		}
 	}

@@ -137,7 +137,7 @@ func (s *Service) logoutLogin(ctx context.Context, subject, sessionID string) {
 			"user_id", subject, "err", err)
 		return
 	}
-	for _, c := range slices.Compact(clients) {
+	for _, c := range clients { // distinct: a set
 		s.deliverLater(c.ClientID, func(ctx context.Context) { s.notify(ctx, c.ClientID, c.SID, "login_sid") })
 	}
 }

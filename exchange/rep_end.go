@@ -93,14 +93,10 @@ func (s *Service) revoke(ctx context.Context, a, id string) error {
 		errs []error
 	)
 	eachLimited(revokeWorkers, grants, func(g string) {
-		errA := s.o.Store.RevokeAccessToken(ctx, g)
-		errR := s.o.Store.RevokeRefreshToken(ctx, g)
-		for _, err := range []error{errA, errR} {
-			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
+		if err := s.revokeGrant(ctx, g); err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
 		}
 	})
 	if err := errors.Join(errs...); err != nil {

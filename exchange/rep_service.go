@@ -258,10 +258,9 @@ func (s *Service) sweepLater(f func(ctx context.Context)) {
 	}
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
-	if s.closing {
+	if !s.scheduleLocked() {
 		return
 	}
-	s.wg.Add(1)
 	var t *time.Timer
 	t = time.AfterFunc(s.o.Resweep, func() {
 		s.tmu.Lock()
@@ -289,6 +288,11 @@ func (s *Service) sweepLater(f func(ctx context.Context)) {
 func (s *Service) schedule() bool {
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
+	return s.scheduleLocked()
+}
+
+// scheduleLocked is schedule with tmu held.
+func (s *Service) scheduleLocked() bool {
 	if s.closing {
 		return false
 	}

@@ -281,20 +281,13 @@ func (s *Service) RecordGrant(ctx context.Context, repID, requestID string) erro
 		return fmt.Errorf("%w: expired", ErrRepresentationEnded)
 	}
 	gk, ttl := repGrantsKey(ref.tag, repID), ref.expires.Sub(now)+grantsMargin
-	var rec *RepSession
-	if ar, ok := s.kv.(storage.AddingReader); ok {
-		// The add and the read in one round trip (the grants and the record share a hash tag).
-		raw, rerr := ar.SetAddGet(ctx, gk, ttl, requestID, repSessionKey(ref.tag, repID))
-		if rerr != nil && !errors.Is(rerr, storage.ErrNotFound) {
-			return fmt.Errorf("exchange: record grant: %w", rerr)
-		}
-		rec, _, err = s.decodeAt(repID, raw, rerr)
-	} else {
-		if err := s.kv.SetAdd(ctx, gk, ttl, requestID); err != nil {
-			return fmt.Errorf("exchange: record grant: %w", err)
-		}
-		rec, _, err = s.loadAt(ctx, ref.tag, repID)
+	// The add and the read in one round trip where the backend can (the grants and the record
+	// share a hash tag).
+	raw, rerr := storage.AddThenGet(ctx, s.kv, gk, ttl, requestID, repSessionKey(ref.tag, repID))
+	if rerr != nil && !errors.Is(rerr, storage.ErrNotFound) {
+		return fmt.Errorf("exchange: record grant: %w", rerr)
 	}
+	rec, _, err := s.decodeAt(repID, raw, rerr)
 	switch {
 	case errors.Is(err, ErrRepresentationNotFound):
 		return fmt.Errorf("%w: unknown session", ErrRepresentationEnded)

@@ -70,6 +70,19 @@ type AddingReader interface {
 	SetAddGet(ctx context.Context, setKey string, ttl time.Duration, member, getKey string) ([]byte, error)
 }
 
+// AddThenGet adds member to the set at setKey (as SetAdd), then reads getKey: in one round trip
+// where kv is an [AddingReader], else SetAdd then Get. The member is added even when getKey is
+// missing (ErrNotFound).
+func AddThenGet(ctx context.Context, kv KV, setKey string, ttl time.Duration, member, getKey string) ([]byte, error) {
+	if ar, ok := kv.(AddingReader); ok {
+		return ar.SetAddGet(ctx, setKey, ttl, member, getKey)
+	}
+	if err := kv.SetAdd(ctx, setKey, ttl, member); err != nil {
+		return nil, err
+	}
+	return kv.Get(ctx, getKey)
+}
+
 // Write is one write of [WritingCreator.WriteCreateAll]: a Set of Value at Key, or with Add a
 // SetAdd of the member Value to the set at Key (the set's ttl only grows, as SetAdd does it).
 type Write struct {

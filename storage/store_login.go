@@ -214,12 +214,7 @@ func (s *Store) AddLoginClient(ctx context.Context, id string, c LoginClient, un
 		return fmt.Errorf("storage: encode login client: %w", err)
 	}
 	h := hashKey(id)
-	if ar, ok := s.kv.(AddingReader); ok {
-		_, err = ar.SetAddGet(ctx, loginClientsKey(h), ttl, string(member), loginKeyOfHash(h))
-	} else if err = s.kv.SetAdd(ctx, loginClientsKey(h), ttl, string(member)); err == nil {
-		_, err = s.kv.Get(ctx, loginKeyOfHash(h))
-	}
-	if err != nil {
+	if _, err := AddThenGet(ctx, s.kv, loginClientsKey(h), ttl, string(member), loginKeyOfHash(h)); err != nil {
 		return fmt.Errorf("storage: add login client: %w", err)
 	}
 	return nil

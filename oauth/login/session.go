@@ -28,13 +28,11 @@ func (s *Service) Current(r *http.Request) (*storage.LoginSession, error) {
 }
 
 func (s *Service) current(ctx context.Context, id string) (*storage.LoginSession, error) {
-	ls, err := s.store.GetLoginSession(ctx, id)
+	ls, err := s.storedSession(ctx, id)
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return nil, ErrNoSession
 	case err != nil:
-		return nil, fmt.Errorf("login: get session: %w", err)
-	case ls.ID != id:
+		return nil, err
+	case ls == nil:
 		return nil, ErrNoSession
 	}
 	now := s.now()
@@ -120,10 +118,7 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 			return s.joinRenewal(ctx, w, r, winner, amr)
 		}
 	}
-	s.setCookie(w, s.cookie, ls.ID, 0)
-	s.log.InfoContext(ctx, "login session started", "user_id", u.ID, "amr", amr, "acr", acr, "renewed", renew)
-	s.emit(ctx, r, Event{Type: EventLoginSucceeded, UserID: u.ID, AMR: amr})
-	return ls, nil
+	return s.signedIn(ctx, w, r, ls, amr, "renewed", renew), nil
 }
 
 // kindRenewal records, for a renewed session (by a hash of its id), the id of the session that
@@ -168,14 +163,9 @@ func (s *Service) renewedSession(ctx context.Context, r *http.Request, subject s
 	case rn.Subject != subject:
 		return nil, nil
 	}
-	ls, err := s.store.GetLoginSession(ctx, rn.Next)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("login: renewal: %w", err)
-	case ls.ID != rn.Next || ls.Subject != subject:
-		return nil, nil
+	ls, err := s.storedSession(ctx, rn.Next)
+	if err != nil || ls == nil || ls.Subject != subject {
+		return nil, err
 	}
 	return ls, nil
 }
@@ -183,10 +173,16 @@ func (s *Service) renewedSession(ctx context.Context, r *http.Request, subject s
 // joinRenewal makes the browser use ls, the session a concurrent sign-in of the same user made when
 // it renewed the session this request's cookie named.
 func (s *Service) joinRenewal(ctx context.Context, w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, amr []string) (*storage.LoginSession, error) {
+	return s.signedIn(ctx, w, r, ls, amr, "renewed", true, "joined", true), nil
+}
+
+// signedIn hands ls to the browser (its cookie), logs the sign-in with its extra attributes and
+// emits the login event.
+func (s *Service) signedIn(ctx context.Context, w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, amr []string, extra ...any) *storage.LoginSession {
 	s.setCookie(w, s.cookie, ls.ID, 0)
-	s.log.InfoContext(ctx, "login session started", "user_id", ls.Subject, "amr", amr, "renewed", true, "joined", true)
+	s.log.InfoContext(ctx, "login session started", append([]any{"user_id", ls.Subject, "amr", amr, "acr", ls.ACR}, extra...)...)
 	s.emit(ctx, r, Event{Type: EventLoginSucceeded, UserID: ls.Subject, AMR: amr})
-	return ls, nil
+	return ls
 }
 
 // renew replaces prev by next (same user, same browser): prev is deleted first, so that no
@@ -253,6 +249,11 @@ func (s *Service) browserSession(ctx context.Context, r *http.Request) (*storage
 	if !ok {
 		return nil, nil
 	}
+	return s.storedSession(ctx, id)
+}
+
+// storedSession returns the login session id, or nil when it does not exist (any more).
+func (s *Service) storedSession(ctx context.Context, id string) (*storage.LoginSession, error) {
 	ls, err := s.store.GetLoginSession(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
