@@ -295,7 +295,9 @@ func TestRepStopsDoNotQueueUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := runtime.NumGoroutine() - before; n > 50 {
+	// A goroutine per pending sweep would be 300 or more; other tests' stragglers (deliveries
+	// retrying, servers closing) may add a few dozen in the same process.
+	if n := runtime.NumGoroutine() - before; n > 150 {
 		t.Fatalf("%d goroutines more after 300 stops whose sweeps are an hour away", n)
 	}
 	closeCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
