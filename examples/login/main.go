@@ -40,6 +40,7 @@ func main() {
 	if *secret == "" {
 		*secret = demoTOTP[*user]
 	}
+	devlogin.RememberCodes = true // a walkthrough signs sam in several times, often within 30 s
 	tok, err := devlogin.Login(*issuer, *user, *password, *secret, *clientID, *clientSecret, *redirect, strings.Fields(*scope))
 	if err != nil {
 		log.Fatal(err)

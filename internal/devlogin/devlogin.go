@@ -6,6 +6,8 @@ package devlogin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html"
@@ -13,7 +15,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +50,7 @@ func Login(issuer, user, password, totpSecret, clientID, clientSecret, redirect 
 	if err != nil {
 		return nil, fmt.Errorf("is `actas serve --dev` running at %s? %w", issuer, err)
 	}
+	var lastCode string
 	for range 6 {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -69,6 +75,21 @@ func Login(issuer, user, password, totpSecret, clientID, clientSecret, redirect 
 			code, err := totp.GenerateCode(totpSecret, time.Now())
 			if err != nil {
 				return nil, err
+			}
+			// actas takes each code once, and every refused code counts as a failed attempt: a
+			// second sign-in in the same 30 s window (this process's, or an earlier run's with
+			// RememberCodes) waits for the next code instead.
+			if code == lastCode || (RememberCodes && usedStep(issuer, user) == step(time.Now())) {
+				wait := time.Duration(step(time.Now())+1)*totpStep - time.Duration(time.Now().UnixNano()) + 500*time.Millisecond
+				fmt.Fprintf(os.Stderr, "devlogin: %s's current TOTP code was just used; waiting %s for the next one\n", user, wait.Round(time.Second))
+				time.Sleep(wait)
+				if code, err = totp.GenerateCode(totpSecret, time.Now()); err != nil {
+					return nil, err
+				}
+			}
+			lastCode = code
+			if RememberCodes {
+				rememberStep(issuer, user, step(time.Now()))
 			}
 			fields = map[string]string{"code": code}
 		case strings.HasSuffix(p, "/consent"):
@@ -107,4 +128,53 @@ func submit(c *http.Client, base *url.URL, body string, fields map[string]string
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", origin)
 	return c.Do(req)
+}
+
+// RememberCodes makes [Login] keep, per issuer and user, the TOTP step whose code it last sent in
+// the user's cache directory, so that a second run within the same 30 s waits for the next code
+// instead of sending a used one (examples/login sets it; a load generator signing in thousands of
+// distinct users does not).
+var RememberCodes bool
+
+// totpStep is the TOTP period actas uses (RFC 6238's default).
+const totpStep = 30 * time.Second
+
+// step is the TOTP time step of t.
+func step(t time.Time) int64 { return t.Unix() / int64(totpStep/time.Second) }
+
+// stepFile is where the last step whose code was sent for user at issuer is kept between runs (the
+// user's cache directory; a dev tool's convenience, so every error is ignored).
+func stepFile(issuer, user string) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	h := sha256.Sum256([]byte(issuer + "\x00" + user))
+	return filepath.Join(dir, "actas-devlogin", hex.EncodeToString(h[:8]))
+}
+
+// usedStep returns the step whose code was last sent for user at issuer, or -1.
+func usedStep(issuer, user string) int64 {
+	f := stepFile(issuer, user)
+	if f == "" {
+		return -1
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// rememberStep records that the code of step s was sent for user at issuer.
+func rememberStep(issuer, user string, s int64) {
+	f := stepFile(issuer, user)
+	if f == "" || os.MkdirAll(filepath.Dir(f), 0o700) != nil {
+		return
+	}
+	_ = os.WriteFile(f, []byte(strconv.FormatInt(s, 10)), 0o600)
 }
