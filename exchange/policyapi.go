@@ -47,6 +47,9 @@ type PolicyAPI struct {
 	Representations Representations
 	Audit           Audit
 	Now             func() time.Time
+	// Issuer is actas's issuer URL: the audience of the token to issue when the dry run names
+	// none, as the exchange defaults it.
+	Issuer string
 }
 
 // Routes mounts:
@@ -132,7 +135,17 @@ func (a *PolicyAPI) evaluate(w http.ResponseWriter, r *http.Request) {
 	if in.ClientID == "" {
 		in.ClientID = p.ClientID
 	}
-	in.Audiences, in.RequestedScopes, in.Reason, in.Ticket = req.Audience, req.Scope, req.Reason, req.Ticket
+	// The same input the exchange gives the policy: the scope impersonation asks for the grant
+	// and is never issued, and no audience means actas itself.
+	in.Audiences, in.Reason, in.Ticket = req.Audience, req.Reason, req.Ticket
+	if len(in.Audiences) == 0 && a.Issuer != "" {
+		in.Audiences = []string{a.Issuer}
+	}
+	for _, s := range req.Scope {
+		if s != ScopeImpersonation {
+			in.RequestedScopes = append(in.RequestedScopes, s)
+		}
+	}
 	d := a.Policy.Decide(ctx, in)
 	if a.Audit != nil {
 		_ = a.Audit.Record(ctx, Event{Type: EventPolicyDryRun, Actor: in.Actor.ID, Target: in.Target.ID,

@@ -149,7 +149,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	handoffs.Routes(mux)
 	a.login.Routes(mux)
 	(&exchange.PolicyAPI{Auth: a.provider, Policy: engine, Users: a.store, Representations: reps,
-		Audit: exchangeAudit{a.trail}}).Routes(mux)
+		Audit: exchangeAudit{a.trail}, Issuer: cfg.Issuer}).Routes(mux)
 	a.trail.Routes(mux, auditAuth{a.provider})
 	consents.Routes(mux, a.provider)
 	(&exchange.ActivityAPI{Clients: a.provider, Reps: reps, Audit: exchangeAudit{a.trail}}).Routes(mux)

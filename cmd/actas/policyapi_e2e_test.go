@@ -52,6 +52,9 @@ func TestPolicyAPIEndToEnd(t *testing.T) {
 				code              string
 			}{
 				{"ok/support-for-customer", sam.AccessToken, `{"target":"u-alice","reason":"Customer ticket about billing","audience":["` + srv.URL + `"]}`, 200, true, ""},
+				// No audience: the exchange's default (actas itself), as the exchange would decide.
+				{"ok/default-audience", sam.AccessToken, `{"target":"u-alice","reason":"Customer ticket about billing"}`, 200, true, ""},
+				{"ok/impersonation-scope-ignored", sam.AccessToken, `{"target":"u-alice","reason":"Customer ticket about billing","scope":["impersonation","openid"]}`, 200, true, ""},
 				{"fail/super-admin-target", sam.AccessToken, `{"target":"u-sue","reason":"Customer ticket about billing"}`, 200, false, "role_not_allowed"},
 				{"fail/opted-out", sam.AccessToken, `{"target":"u-dave","reason":"Customer ticket about billing"}`, 200, false, "target_opted_out"},
 				{"fail/self", sam.AccessToken, `{"target":"u-sam","reason":"Customer ticket about billing"}`, 200, false, "self_impersonation"},
