@@ -35,6 +35,9 @@ const (
 	CodeRepresentationsUnavailable = "representations_unavailable"
 	// CodeRepresentationEnded: the subject token belongs to a representation that has ended.
 	CodeRepresentationEnded = "representation_ended"
+	// CodeRepresentationScope: the actor's active session with this target was granted fewer
+	// scopes than asked; a token that joins a session never widens it (invalid_scope).
+	CodeRepresentationScope = "representation_scope"
 	// CodeRequestCanceled: the client went away (its request's context ended) before the exchange
 	// finished; whatever was written for it was undone. Seen in the audit trail only: nobody reads
 	// the answer.

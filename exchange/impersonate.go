@@ -278,7 +278,14 @@ func impersonationScopes(granted, requested []string, refresh bool) []string {
 // startError maps a failure to start a representation.
 func startError(err error) error {
 	var active *ActiveRepresentationError
+	var widens *JoinWidensError
 	switch {
+	case errors.As(err, &widens):
+		msg := fmt.Sprintf("The scope '%s' was not granted to the active representation '%s' of this user (it has: %s), "+
+			"and a token that joins a representation never widens it: ask within those scopes, or stop the session and start a new one.",
+			clip(widens.Scope), clip(widens.ID), clip(strings.Join(widens.Granted, " ")))
+		return fosite.ErrInvalidScope.WithHintf("[reason=%s] %s", CodeRepresentationScope, msg).
+			WithWrap(&Denial{Code: CodeRepresentationScope, Rule: "representation", Message: msg})
 	case errors.As(err, &active):
 		return deny(CodeActiveRepresentation, "representation", fmt.Sprintf(
 			"The actor already represents '%s' in the session '%s' since %s; stop it before starting another.",

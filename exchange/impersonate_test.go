@@ -90,6 +90,18 @@ func TestImpersonationAllowed(t *testing.T) {
 	if d := r.str("error_description"); !strings.Contains(d, sid) || !strings.Contains(d, "u-bob") {
 		t.Fatalf("the refusal must name the active session: %q", d)
 	}
+
+	// A join that asks for more than the session was granted is invalid_scope, with its reason
+	// code and the session's scopes (the representation service decides it: TestRepStart).
+	e.reps.mu.Lock()
+	e.reps.startErr = &JoinWidensError{ID: sid, Scope: "profile", Granted: []string{"orders:read"}}
+	e.reps.mu.Unlock()
+	r = e.exchange(impForm(e.agentToken("u-sam"), "u-bob"))
+	wantError(t, r, http.StatusBadRequest, "invalid_scope", "[reason=representation_scope]")
+	if d := r.str("error_description"); !strings.Contains(d, sid) || !strings.Contains(d, "'profile'") || !strings.Contains(d, "orders:read") ||
+		r.str("reason_code") != "representation_scope" {
+		t.Fatalf("the refusal must name the session, the scope and what it has: %q, reason_code %q", d, r.str("reason_code"))
+	}
 }
 
 func TestImpersonationWithIDTokenActor(t *testing.T) {

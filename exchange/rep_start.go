@@ -166,6 +166,11 @@ func (s *Service) existing(ctx context.Context, a string, req StartRequest) (Rep
 	if rec.Target != req.Target || rec.Actor != req.Actor || rec.ActorIssuer != req.ActorIssuer {
 		return Representation{}, false, &ActiveRepresentationError{ID: rec.ID, Target: rec.Target, Since: rec.StartedAt}
 	}
+	for _, sc := range req.Scopes {
+		if !slices.Contains(rec.Scopes, sc) {
+			return Representation{}, false, &JoinWidensError{ID: rec.ID, Scope: sc, Granted: rec.Scopes}
+		}
+	}
 	if req.ClientID != "" && !rec.hasClient(req.ClientID) {
 		switch err := s.RecordClient(ctx, rec.ID, req.ClientID); {
 		case errors.Is(err, ErrRepresentationEnded):

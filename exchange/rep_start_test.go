@@ -77,6 +77,36 @@ func TestRepStart(t *testing.T) {
 				}
 			})
 
+			t.Run("fail/join-never-widens", func(t *testing.T) {
+				e := newRepEnv(t, b.kv)
+				req := repStartReq("u-sam", "u-bob")
+				req.Scopes = []string{"openid", "profile"}
+				first, err := e.svc.Start(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				narrower := repStartReq("u-sam", "u-bob")
+				narrower.Scopes, narrower.ClientID = []string{"profile"}, "rp"
+				if j, err := e.svc.Start(ctx, narrower); err != nil || !j.Joined || j.ID != first.ID {
+					t.Fatalf("join within the scopes: %+v %v", j, err)
+				}
+				wider := repStartReq("u-sam", "u-bob")
+				wider.Scopes, wider.ClientID = []string{"openid", "offline_access"}, "mobile"
+				_, err = e.svc.Start(ctx, wider)
+				var widens *JoinWidensError
+				if !errors.As(err, &widens) || widens.ID != first.ID || widens.Scope != "offline_access" {
+					t.Fatalf("err %v, want JoinWidensError naming offline_access", err)
+				}
+				rec, _ := e.svc.Get(ctx, first.ID)
+				if rec.hasClient("mobile") || !slices.Equal(rec.Scopes, []string{"openid", "profile"}) {
+					t.Fatalf("a refused join changed the session: clients %q scopes %q", rec.Clients, rec.Scopes)
+				}
+				if ev := e.audit.ofType(EventRepresentationJoined); len(ev) != 1 {
+					t.Fatalf("joined events %+v (the refused join is not one)", ev)
+				}
+				e.checkLockInvariant("u-sam", first.ID)
+			})
+
 			t.Run("fail/other-target-names-the-session", func(t *testing.T) {
 				e := newRepEnv(t, b.kv)
 				first, err := e.svc.Start(ctx, repStartReq("u-sam", "u-bob"))

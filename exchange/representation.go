@@ -130,6 +130,19 @@ func (e *ActiveRepresentationError) Error() string {
 // Is matches [ErrActiveRepresentation].
 func (e *ActiveRepresentationError) Is(target error) bool { return target == ErrActiveRepresentation }
 
+// JoinWidensError is the error of a start that would join the actor's active session with the
+// same target but asks for a scope the session was not granted: a join never widens a session.
+type JoinWidensError struct {
+	ID      string   // the active session
+	Scope   string   // the first scope asked that the session lacks
+	Granted []string // the session's scopes
+}
+
+// Error implements error.
+func (e *JoinWidensError) Error() string {
+	return fmt.Sprintf("exchange: the scope %q was not granted to the active representation %q", e.Scope, e.ID)
+}
+
 // DenyRepresentations is the Representations of a server without representation sessions: it
 // refuses to start any, so every impersonation is denied (invalid_request, reason
 // representations_unavailable), and it reports every existing representation id as ended.
