@@ -1,6 +1,8 @@
 package oauth
 
 import (
+	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"time"
@@ -107,6 +109,19 @@ func NewSession(subject string) *Session {
 	ds.Subject = subject
 	ds.Claims.Subject = subject
 	return &Session{DefaultSession: ds}
+}
+
+// UnmarshalJSON decodes a stored session, refusing one whose ID-token part is null: fosite's
+// embedded methods (GetExpiresAt, SetExpiresAt, ...) would dereference it.
+func (s *Session) UnmarshalJSON(b []byte) error {
+	type plain Session // without this method
+	if err := json.Unmarshal(b, (*plain)(s)); err != nil {
+		return err
+	}
+	if s.DefaultSession == nil {
+		return errors.New("oauth: session without its \"oidc\" part")
+	}
+	return nil
 }
 
 // GetJWTClaims builds the RFC 9068 access-token claims. fosite adds exp, scope, aud, iat and iss.
