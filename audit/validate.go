@@ -50,7 +50,7 @@ func validDetailKey(k string) bool {
 var secretKeyWords = []string{"password", "passwd", "secret", "token", "totp", "otp", "assertion", "credential", "cookie", "authorization", "private"}
 
 // allowedTokenKeys are detail keys that contain "token" but hold no credential.
-var allowedTokenKeys = map[string]bool{"token_type": true, "subject_token_type": true, "actor_token_type": true, "issued_token_type": true, "token_jti": true}
+var allowedTokenKeys = map[string]bool{"token_type": true, "subject_token_type": true, "actor_token_type": true, "issued_token_type": true, "token_jti": true, "token_type_hint": true}
 
 // LooksLikeSecret reports whether s contains something shaped like a token: a compact JWS or JWE,
 // or an opaque OAuth token as fosite issues them (see [secretSpans]). Passwords and TOTP codes have

@@ -127,8 +127,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Logger:         log,
 		OnStorageError: a.metrics.StorageError,
 		OnTokenRevoked: func(ctx context.Context, clientID, hint string) {
-			a.trail.RecordBestEffort(ctx, audit.Event{Type: audit.TypeTokenRevoked, Client: clientID,
-				Detail: map[string]string{"token_type_hint": hint}})
+			var detail map[string]string
+			if hint == "access_token" || hint == "refresh_token" { // RFC 7009 §2.1's; anything else is the client's text
+				detail = map[string]string{"token_type_hint": hint}
+			}
+			a.trail.RecordBestEffort(ctx, audit.Event{Type: audit.TypeTokenRevoked, Client: clientID, Detail: detail})
 		},
 		Grants: []oauth.GrantFactory{exchange.Grant(exchange.Options{
 			Decider: engine, Representations: reps, Consents: consents, Logger: log, Audit: exchangeAudit{a.trail},

@@ -58,9 +58,9 @@ func TestAuditTrailEndToEnd(t *testing.T) {
 			}
 			// Revoking a token that does not exist is a 200 (RFC 7009 §2.2) that anyone holding a
 			// public client id can send: it is not audited; a real revocation is.
-			revoke := func(token string) {
+			revoke := func(token, hint string) {
 				t.Helper()
-				resp, err := http.PostForm(srv.URL+"/oauth2/revoke", url.Values{"client_id": {config.DemoSPAClientID}, "token": {token}})
+				resp, err := http.PostForm(srv.URL+"/oauth2/revoke", url.Values{"client_id": {config.DemoSPAClientID}, "token": {token}, "token_type_hint": {hint}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -70,13 +70,18 @@ func TestAuditTrailEndToEnd(t *testing.T) {
 				}
 			}
 			for range 5 {
-				revoke("no-such-token-" + randHex(8))
+				revoke("no-such-token-"+randHex(8), "")
 			}
 			alice, _ := newRP(t, srv, config.DemoSPAClientID, "", "http://127.0.0.1:5555/callback", oidc.ScopeOpenID).codeFlow(t, newBrowser(t, srv.URL), "alice")
-			revoke(alice.AccessToken)
+			revoke(alice.AccessToken, "access_token")
 			eventually(t, "the revocation in the trail", func() bool { return len(events(audit.TypeTokenRevoked)) >= 1 })
-			if n := len(events(audit.TypeTokenRevoked)); n != 1 {
+			revoked := events(audit.TypeTokenRevoked)
+			if n := len(revoked); n != 1 {
 				t.Fatalf("%d token.revoked events for one real revocation and five of nothing", n)
+			}
+			// The hint is kept (it names a token type, not a token): the event is not sanitized.
+			if d, _ := revoked[0].(map[string]any)["detail"].(map[string]any); d["token_type_hint"] != "access_token" || d["sanitized"] != nil {
+				t.Fatalf("token.revoked detail %v", d)
 			}
 			if status, _ := apiCall(t, http.MethodGet, srv.URL+"/api/v1/audit", sam.AccessToken, ""); status != http.StatusForbidden {
 				t.Fatalf("a support agent read the audit trail: %d", status)
