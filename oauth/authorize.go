@@ -85,6 +85,13 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHintf("The parameter '%s' must not be included more than once.", truncate(duplicated, 40)))
 		return
 	}
+	if n := len(returnTo(r, "")); n > login.MaxReturnToLen {
+		// Each parameter is bounded, but together they must still fit the return_to that the
+		// login and consent pages resume the request with.
+		p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHintf(
+			"The authorization request is too long: its parameters take %d bytes once encoded, at most %d.", n, login.MaxReturnToLen))
+		return
+	}
 	if !ar.GetResponseTypes().ExactOne("code") {
 		p.writeAuthorizeError(w, r, ar, fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported."))
 		return

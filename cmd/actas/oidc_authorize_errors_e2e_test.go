@@ -102,6 +102,12 @@ func TestAuthorizeEndpointBadRequests(t *testing.T) {
 					form: spa(func(v url.Values) { v.Set("nonce", "n") })},
 				{name: "fail/duplicated-scope", code: "invalid_request", desc: "'scope' must not be included more than once",
 					form: spa(func(v url.Values) { v.Add("scope", "email") })},
+				// Each within its bound, but too long together for the sign-in page to resume.
+				{name: "fail/parameters-too-long-together", code: "invalid_request", desc: "authorization request is too long",
+					form: spa(func(v url.Values) {
+						v.Set("state", strings.Repeat("é", 1024))
+						v.Set("nonce", strings.Repeat("é", 1024))
+					})},
 				{name: "fail/prompt-none-not-logged-in", code: "login_required", desc: "not logged in",
 					form: spa(func(v url.Values) { v.Set("prompt", "none") })},
 			}

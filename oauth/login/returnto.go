@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// maxReturnToLen bounds return_to; an authorization request with its parameters fits easily.
-const maxReturnToLen = 8192
+// MaxReturnToLen bounds return_to. The authorization endpoint refuses a request that would not fit
+// once rebuilt (invalid_request), so that a user is never sent to a sign-in page that cannot resume it.
+const MaxReturnToLen = 8192
 
 // ValidateReturnTo returns s unchanged if it is an allowed place to send the browser after login or
 // consent, else an error wrapping [ErrInvalidReturnTo]. It is deliberately strict, to rule out open
@@ -26,7 +27,7 @@ func ValidateReturnTo(s string) (string, error) {
 	if s == "" {
 		return bad("missing")
 	}
-	if len(s) > maxReturnToLen {
+	if len(s) > MaxReturnToLen {
 		return bad("too long")
 	}
 	for i := 0; i < len(s); i++ {

@@ -42,7 +42,7 @@ func TestValidateReturnTo(t *testing.T) {
 		{name: "fail/non-ascii", in: "/account/é"},
 		{name: "fail/bad-query", in: "/oauth2/auth?x=%zz"},
 		{name: "fail/semicolon-query", in: "/oauth2/auth?a=1;b=2"},
-		{name: "fail/too-long", in: "/oauth2/auth?x=" + strings.Repeat("a", maxReturnToLen)},
+		{name: "fail/too-long", in: "/oauth2/auth?x=" + strings.Repeat("a", MaxReturnToLen)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
