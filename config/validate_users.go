@@ -2,12 +2,12 @@ package config
 
 import (
 	"encoding/base32"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/mail"
-	"strconv"
 	"strings"
+
+	"github.com/actas-dev/actas/internal/argon2id"
 )
 
 func (c *Config) validateUsers(p *problems) {
@@ -59,51 +59,14 @@ func (c *Config) validateUsers(p *problems) {
 	}
 }
 
-// argon2idHash is a parsed argon2id PHC string.
-type argon2idHash struct {
-	Memory  uint32 // KiB
-	Time    uint32
-	Threads uint8
-	Salt    []byte
-	Key     []byte
-}
-
-// parseArgon2id parses "$argon2id$v=19$m=<KiB>,t=<passes>,p=<threads>$<salt>$<hash>" with salt and
-// hash in unpadded standard base64 (the PHC string format, as the reference implementation writes
-// it). Its errors never contain the hash.
-func parseArgon2id(s string) (argon2idHash, error) {
-	var h argon2idHash
-	if !strings.HasPrefix(s, "$argon2id$") {
-		return h, errors.New("must be an argon2id hash starting with $argon2id$")
+// parseArgon2id parses a password hash with the login pages' own parser, so that configuration
+// accepts exactly the hashes signing in can verify. Its errors never contain the hash.
+func parseArgon2id(s string) (argon2id.Hash, error) {
+	h, err := argon2id.Parse(s)
+	if err != nil {
+		return h, fmt.Errorf("must be an argon2id hash as `actas users hash-password` prints it: %w", err)
 	}
-	parts := strings.Split(s, "$")
-	if len(parts) != 6 {
-		return h, errors.New("must have the form $argon2id$v=19$m=…,t=…,p=…$salt$hash")
-	}
-	if parts[2] != "v=19" {
-		return h, errors.New("must be argon2 version 19 (v=19)")
-	}
-	params := map[string]uint64{}
-	for _, kv := range strings.Split(parts[3], ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n == 0 {
-			return h, errors.New("has bad parameters; want m=<KiB>,t=<passes>,p=<threads>")
-		}
-		params[k] = n
-	}
-	m, okM := params["m"]
-	t, okT := params["t"]
-	th, okP := params["p"]
-	if len(params) != 3 || !okM || !okT || !okP || th > 255 || m < 8*th {
-		return h, errors.New("has bad parameters; want m=<KiB>,t=<passes>,p=<threads>")
-	}
-	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
-	key, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(salt) < 8 || len(key) < 16 {
-		return h, errors.New("has a bad salt or hash (unpadded base64; salt >= 8 bytes, hash >= 16 bytes)")
-	}
-	return argon2idHash{Memory: uint32(m), Time: uint32(t), Threads: uint8(th), Salt: salt, Key: key}, nil
+	return h, nil
 }
 
 // minTOTPSecretBytes is RFC 4226 §4 R6's least shared-secret length (128 bits).

@@ -40,6 +40,11 @@ func TestValidateUsers(t *testing.T) {
 		{"fail/hash-bad-salt", hash(strings.Join([]string{"", parts[1], parts[2], parts[3], "!!", parts[5]}, "$")), "users[1].password_hash"},
 		{"fail/hash-short-key", hash(strings.Join([]string{"", parts[1], parts[2], parts[3], parts[4], "AAAA"}, "$")), "users[1].password_hash"},
 		{"fail/hash-extra-field", hash(good + "$x"), "users[1].password_hash"},
+		// What signing in cannot verify is refused here too (one parser, internal/argon2id).
+		{"fail/hash-reordered-params", hash(strings.Replace(good, "m=19456,t=2,p=1", "t=2,m=19456,p=1", 1)), "users[1].password_hash"},
+		{"fail/hash-leading-zero", hash(strings.Replace(good, "p=1", "p=01", 1)), "users[1].password_hash"},
+		{"fail/hash-huge-memory", hash(strings.Replace(good, "m=19456", "m=4194304", 1)), "users[1].password_hash"},
+		{"fail/hash-255-lanes", hash(strings.Replace(good, "m=19456,t=2,p=1", "m=19456,t=2,p=255", 1)), "users[1].password_hash"},
 
 		// TOTP secret: RFC 4648 base32, at least 16 bytes (RFC 4226 §4)
 		{"ok/totp-20-bytes", totp("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"), ""},

@@ -6,10 +6,10 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/actas-dev/actas/internal/argon2id"
 )
 
 // argonParams are the argon2id cost parameters (RFC 9106 §3.1).
@@ -26,10 +26,6 @@ const (
 	saltLen        = 16
 	keyLen         = 32
 	maxPasswordLen = 1024
-	// Bounds on parameters read from a hash, so that a bad config cannot exhaust the host.
-	maxArgonMemory  = 1 << 20 // 1 GiB
-	maxArgonTime    = 64
-	maxArgonThreads = 64
 )
 
 // dummyHash is verified against when the username is unknown, so that an unknown user costs the
@@ -84,59 +80,12 @@ func (s *Service) verifyPassword(ctx context.Context, hash, pw string) (bool, er
 	return VerifyPassword(hash, pw)
 }
 
+// parseHash reads a PHC argon2id string with [argon2id.Parse], the parser configuration validation
+// uses too; its errors wrap [ErrInvalidHash].
 func parseHash(hash string) (argonParams, []byte, []byte, error) {
-	bad := func(why string) (argonParams, []byte, []byte, error) {
-		return argonParams{}, nil, nil, fmt.Errorf("%w: %s", ErrInvalidHash, why)
+	h, err := argon2id.Parse(hash)
+	if err != nil {
+		return argonParams{}, nil, nil, fmt.Errorf("%w: %w", ErrInvalidHash, err)
 	}
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[0] != "" {
-		return bad("not a PHC string with 5 fields")
-	}
-	if parts[1] != "argon2id" {
-		return bad("algorithm is not argon2id")
-	}
-	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
-		return bad("unsupported version")
-	}
-	var p argonParams
-	fields := strings.Split(parts[3], ",")
-	if len(fields) != 3 {
-		return bad("parameters must be m=…,t=…,p=…")
-	}
-	for i, name := range []string{"m", "t", "p"} {
-		k, v, ok := strings.Cut(fields[i], "=")
-		if !ok || k != name {
-			return bad("parameters must be m=…,t=…,p=…")
-		}
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || strconv.FormatUint(n, 10) != v {
-			return bad("parameter " + name + " is not a decimal number")
-		}
-		switch name {
-		case "m":
-			p.memory = uint32(n)
-		case "t":
-			p.time = uint32(n)
-		case "p":
-			if n == 0 || n > maxArgonThreads {
-				return bad("parallelism out of range")
-			}
-			p.threads = uint8(n)
-		}
-	}
-	if p.time == 0 || p.time > maxArgonTime {
-		return bad("time cost out of range")
-	}
-	if p.memory < 8*uint32(p.threads) || p.memory > maxArgonMemory {
-		return bad("memory cost out of range")
-	}
-	salt, err := base64.RawStdEncoding.Strict().DecodeString(parts[4])
-	if err != nil || len(salt) < 8 || len(salt) > 64 {
-		return bad("salt is not 8 to 64 bytes of unpadded base64")
-	}
-	key, err := base64.RawStdEncoding.Strict().DecodeString(parts[5])
-	if err != nil || len(key) < 16 || len(key) > 64 {
-		return bad("key is not 16 to 64 bytes of unpadded base64")
-	}
-	return p, salt, key, nil
+	return argonParams{memory: h.Memory, time: h.Time, threads: h.Threads}, h.Salt, h.Key, nil
 }
