@@ -251,10 +251,17 @@ func TestConsentRequestPolicy(t *testing.T) {
 		{"fail/opted-out", "u-dave", sam, string(policy.CodeTargetOptedOut)},
 		{"fail/admin-target", "u-ada", sam, string(policy.CodeRoleNotAllowed)},
 		{"fail/customer-asks", "u-alice", policy.Subject{ID: "u-bob", Roles: []string{"customer"}, Tenant: "acme"}, string(policy.CodeNotImpersonator)},
+		// The exchange will have to repeat the request's reason: one it would refuse is refused now,
+		// before the customer is asked.
+		{"fail/reason-too-short", "u-alice", sam, string(policy.CodeReasonRequired)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.svc.Request(ctx, NewAccessRequest{Agent: tc.agent, Target: tc.target, Reason: "customer called about order 42"})
+			reason := "customer called about order 42"
+			if tc.code == string(policy.CodeReasonRequired) {
+				reason = "short"
+			}
+			_, err := f.svc.Request(ctx, NewAccessRequest{Agent: tc.agent, Target: tc.target, Reason: reason})
 			var de *ConsentDeniedError
 			switch {
 			case tc.code == "" && err != nil:

@@ -54,7 +54,7 @@ func (s *ConsentService) Request(ctx context.Context, in NewAccessRequest) (*Acc
 	}
 	if s.o.Policy != nil {
 		dec := s.o.Policy.Representable(ctx, policy.Input{Now: now, Actor: in.Agent, Target: subjectOf(t),
-			ClientID: in.ClientID, SourceIP: in.SourceIP, Reason: in.Reason, Ticket: in.Ticket})
+			ClientID: in.ClientID, SourceIP: in.SourceIP, Reason: in.Reason, Ticket: in.Ticket, PurposeFixed: true})
 		if !dec.Allowed {
 			return nil, &ConsentDeniedError{Rule: dec.Rule, Code: string(dec.Code), Reason: dec.Reason}
 		}

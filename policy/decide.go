@@ -132,7 +132,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) Decision {
 // Representable is the pre-check behind a list of the users an actor may impersonate right now.
 // It evaluates in like [Engine.Decide] but skips the rules bound to a concrete exchange request
 // (allowed_clients, reason, ticket, allowed_audiences, scopes), which are reported as passed and
-// Skipped; a target who opted out counts as representable when the actor holds a break-glass role
+// Skipped — except reason and ticket when in.PurposeFixed; a target who opted out counts as representable when the actor holds a break-glass role
 // (a reason will be needed). Custom rules are evaluated with request.precheck = true, so a rule
 // about the purpose can be written as `request.precheck || <check>`.
 //
@@ -153,7 +153,7 @@ func (e *Engine) decide(ctx context.Context, in Input, precheck bool) Decision {
 	for i := range builtins {
 		b := &builtins[i]
 		var o RuleOutcome
-		if precheck && b.requestBound {
+		if precheck && b.requestBound && !(in.PurposeFixed && (b.id == idReason || b.id == idTicket)) {
 			o = RuleOutcome{Passed: true, Skipped: true,
 				Detail: "skipped in a pre-check: depends on the exchange request"}
 		} else {

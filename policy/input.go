@@ -30,6 +30,11 @@ type Input struct {
 	Reason string
 	// Ticket is the support ticket reference the impersonation serves.
 	Ticket string
+	// PurposeFixed marks Reason and Ticket as final for a pre-check ([Engine.Representable]): an
+	// access request, whose reason and ticket the exchange will have to repeat. The pre-check then
+	// evaluates the reason and ticket rules instead of skipping them, so that a customer is never
+	// asked to approve a request that no exchange could use.
+	PurposeFixed bool
 
 	// SourceIP is the client address of the request, already resolved through trusted proxies
 	// (X-Forwarded-For is the caller's business). The zero value means unknown and denies when

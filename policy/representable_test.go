@@ -36,6 +36,20 @@ func TestRepresentable(t *testing.T) {
 			wantGlass: true,
 		},
 		{
+			name:  "ok/short-reason-skipped",
+			input: func(in *Input) { in.Reason = "short" },
+		},
+		{
+			name:     "fail/purpose-fixed-short-reason",
+			input:    func(in *Input) { in.Reason, in.PurposeFixed = "short", true },
+			wantRule: RuleReason, wantCode: CodeReasonRequired,
+		},
+		{
+			name:     "fail/purpose-fixed-bad-ticket",
+			input:    func(in *Input) { in.Ticket, in.PurposeFixed = "SUP-1\nforged", true },
+			wantRule: RuleTicket, wantCode: CodeTicketInvalid,
+		},
+		{
 			name:     "fail/opted-out",
 			input:    func(in *Input) { in.Target.ImpersonationAllowed = false },
 			wantRule: RuleOptOut, wantCode: CodeTargetOptedOut,
@@ -88,6 +102,12 @@ func TestRepresentable(t *testing.T) {
 				t.Errorf("BreakGlass = %v; want %v", d.Obligations.BreakGlass, tc.wantGlass)
 			}
 			for _, rule := range []string{RuleClients, RuleReason, RuleTicket, RuleAudiences, RuleScopes} {
+				if in.PurposeFixed && (rule == RuleReason || rule == RuleTicket) {
+					if o, _ := d.Outcome(rule); o.Skipped {
+						t.Errorf("rule %q skipped though the purpose is fixed", rule)
+					}
+					continue
+				}
 				if o, _ := d.Outcome(rule); !o.Skipped || !o.Passed {
 					t.Errorf("request-bound rule %q not skipped: %+v", rule, o)
 				}
