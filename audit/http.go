@@ -129,8 +129,12 @@ func parseFilter(r *http.Request) (Filter, error) {
 			return f, fmt.Errorf("parameter %q must be given once", clip(k, 32))
 		}
 		v := vs[0]
-		if len(v) > MaxIDLen {
-			return f, fmt.Errorf("parameter %q is too long", k)
+		switch {
+		case len(v) > MaxIDLen:
+			return f, fmt.Errorf("parameter %q is too long", clip(k, 32))
+		case v == "":
+			// A script's unset variable must not silently widen the result to everything.
+			return f, fmt.Errorf("parameter %q is empty; leave it out to not filter by it", clip(k, 32))
 		}
 		var err error
 		switch k {

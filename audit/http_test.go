@@ -96,6 +96,9 @@ func TestAPI(t *testing.T) {
 		{"fail/unknown-parameter", "auditor", "actr=u-sam", 400, "invalid_request", 0},
 		{"fail/repeated-parameter", "auditor", "actor=a&actor=b", 400, "invalid_request", 0},
 		{"fail/bad-time", "auditor", "since=yesterday", 400, "invalid_request", 0},
+		// An empty filter (a script's unset variable) must not silently mean "everything".
+		{"fail/empty-representation", "auditor", "representation=", 400, "invalid_request", 0},
+		{"fail/empty-actor", "auditor", "actor=&type=login.failed", 400, "invalid_request", 0},
 		{"fail/bad-limit", "auditor", "limit=0", 400, "invalid_request", 0},
 		{"fail/bad-type", "auditor", "type=nope", 400, "invalid_request", 0},
 		{"fail/bad-cursor", "auditor", "cursor=" + url.QueryEscape("x-y"), 400, "invalid_request", 0},
