@@ -155,7 +155,11 @@ func run(ctx context.Context, c config, code string, out io.Writer) error {
 		return fmt.Errorf("redeem: %w", err)
 	}
 	if tok.Error != "" || tok.AccessToken == "" {
-		return fmt.Errorf("redemption refused: %s (%s): %s", tok.Error, tok.ReasonCode, tok.Description)
+		code := tok.Error
+		if tok.ReasonCode != "" {
+			code += " (" + tok.ReasonCode + ")"
+		}
+		return fmt.Errorf("redemption refused: %s: %s", code, tok.Description)
 	}
 	var who map[string]any
 	if err := c.getJSON(ctx, disc.UserinfoEndpoint, tok.AccessToken, &who); err != nil {
