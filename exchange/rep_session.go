@@ -211,10 +211,14 @@ func repParseMember(m string) (time.Time, string, bool) {
 		return time.Time{}, "", false
 	}
 	n, err := strconv.ParseInt(ms, 16, 64)
-	if err != nil {
+	if err != nil || n < 0 {
 		return time.Time{}, "", false
 	}
-	return time.UnixMilli(n).UTC(), id, true
+	t := time.UnixMilli(n).UTC()
+	if repMember(t, id) != m { // canonical only ("+0000…", upper-case hex): a cursor names one member
+		return time.Time{}, "", false
+	}
+	return t, id, true
 }
 
 // maxTagLen bounds a user id used as it is in a key.
