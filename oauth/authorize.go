@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -249,6 +250,9 @@ func (p *Provider) maxAgeExceeded(r *http.Request, login *storage.LoginSession) 
 	if err != nil || n < 0 {
 		return true
 	}
+	if n > int64(math.MaxInt64/time.Second) {
+		return false // beyond time.Duration (292 years): no login is that old (n * 1e9 would overflow)
+	}
 	return time.Since(login.AuthTime) > time.Duration(n)*time.Second
 }
 
@@ -307,7 +311,9 @@ func validS256Challenge(c string) bool {
 	if len(c) != 43 {
 		return false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
+	// Strict: a challenge whose last character carries non-zero padding bits is not the encoding of
+	// any hash, so no verifier could ever match it: refuse it here, not at the token endpoint.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	return err == nil && len(b) == sha256.Size
 }
 

@@ -201,11 +201,8 @@ func FuzzClientAuth(f *testing.F) {
 }
 
 // FuzzValidS256Challenge: an accepted code_challenge is 43 characters of the base64url alphabet
-// that decode to a SHA-256 hash. validS256Challenge decodes leniently (not Strict), so it also
-// accepts a challenge whose last character carries non-zero padding bits; such a challenge does not
-// re-encode to itself and can never match a verifier. The committed invariant is the decoded form;
-// the canonical re-encoding is checked only for the challenges whose last character is canonical
-// (see the fuzzing report).
+// that decode to a SHA-256 hash and re-encode to themselves (a challenge whose last character
+// carries non-zero padding bits could never match a verifier).
 func FuzzValidS256Challenge(f *testing.F) {
 	f.Add("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM") // RFC 7636 Appendix B
 	f.Add("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN") // non-canonical last character
@@ -231,10 +228,8 @@ func FuzzValidS256Challenge(f *testing.F) {
 		if err != nil || len(b) != 32 {
 			t.Fatalf("accepted %q that decodes to %d bytes (%v)", c, len(b), err)
 		}
-		if _, err := base64.RawURLEncoding.Strict().DecodeString(c); err == nil {
-			if re := base64.RawURLEncoding.EncodeToString(b); re != c {
-				t.Fatalf("accepted %q re-encodes to %q", c, re)
-			}
+		if re := base64.RawURLEncoding.EncodeToString(b); re != c {
+			t.Fatalf("accepted %q re-encodes to %q", c, re)
 		}
 	})
 }
@@ -276,12 +271,11 @@ func FuzzMaxAgeExceeded(f *testing.F) {
 			}
 			return
 		}
-		const century = 100 * 365 * 24 * 3600
 		// Leave a second each way for the time that passes during the call.
 		switch {
-		case n <= century && ageSec > n+1 && !got:
+		case ageSec-1 > n && !got:
 			t.Fatalf("max_age=%d, login %ds old: not exceeded", n, ageSec)
-		case n <= century && ageSec+1 < n && got:
+		case ageSec+1 < n && got:
 			t.Fatalf("max_age=%d, login %ds old: exceeded", n, ageSec)
 		}
 	})
