@@ -46,6 +46,8 @@ func FuzzBearerToken(f *testing.F) {
 	f.Add(true, "Bearer ", "application/x-www-form-urlencoded; charset=utf-8", "access_token=a&access_token=b")
 	f.Add(true, "Bearer  ", "application/x-www-form-urlencoded", "access_token=%zz")
 	f.Add(true, "Bearer "+strings.Repeat("a", maxTokenLen+1), "", "")
+	f.Add(true, "", "application/x-www-form-urlencoded", "access_token="+strings.Repeat("a", maxTokenLen+1))
+	f.Add(true, "Bearer   ", "application/x-www-form-urlencoded", "access_token=abc")
 	f.Fuzz(func(t *testing.T, post bool, authz, contentType, body string) {
 		method := http.MethodGet
 		if post {
@@ -65,9 +67,15 @@ func FuzzBearerToken(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Where did an accepted token come from? The header wins when it carries a non-blank one
-		// (both methods at once are an error, checked above).
+		if len(tok) > maxTokenLen {
+			t.Fatalf("token of %d bytes exceeds maxTokenLen %d", len(tok), maxTokenLen)
+		}
+		// Where did an accepted token come from? A header, when there is one: a blank bearer
+		// header is refused, never taken as "no header" (then a body token would be a second way).
 		_, htok, _ := strings.Cut(authz, " ")
+		if authz != "" && tok != "" && tok != strings.TrimSpace(htok) {
+			t.Fatalf("header %q, but the token %q came from the body", authz, tok)
+		}
 		if fromHeader := strings.TrimSpace(htok); authz != "" && fromHeader != "" {
 			if tok != fromHeader {
 				t.Fatalf("header token %q, got %q", fromHeader, tok)

@@ -21,7 +21,9 @@ func bearerToken(r *http.Request) (string, error) {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 			return "", errors.New("the Authorization header is not a bearer token")
 		}
-		fromHeader = strings.TrimSpace(tok)
+		if fromHeader = strings.TrimSpace(tok); fromHeader == "" {
+			return "", errors.New("the Authorization header is not a bearer token")
+		}
 	}
 	var fromBody string
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
@@ -32,10 +34,9 @@ func bearerToken(r *http.Request) (string, error) {
 	switch {
 	case fromHeader != "" && fromBody != "":
 		return "", errors.New("the token must be sent in exactly one way")
+	case len(fromHeader) > maxTokenLen || len(fromBody) > maxTokenLen:
+		return "", errors.New("the token is too long")
 	case fromHeader != "":
-		if len(fromHeader) > maxTokenLen {
-			return "", errors.New("the token is too long")
-		}
 		return fromHeader, nil
 	case fromBody != "":
 		return fromBody, nil
