@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	josejson "github.com/go-jose/go-jose/v4/json"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/token/jwt"
 
@@ -60,7 +61,9 @@ type jwtPeek struct {
 	iss string
 }
 
-// peekJWT reads the header typ and the payload iss of a compact JWS without verifying it.
+// peekJWT reads the header typ and the payload iss of a compact JWS without verifying it. It
+// decodes as go-jose does (its JSON: member names matched exactly, duplicates refused), so that
+// the routing never reads a "TYP" or a second "iss" that the verifier would not.
 func peekJWT(raw string) (jwtPeek, bool) {
 	if len(raw) > MaxTokenSize || strings.Count(raw, ".") != 2 {
 		return jwtPeek{}, false
@@ -74,7 +77,7 @@ func peekJWT(raw string) (jwtPeek, bool) {
 	}
 	for i, out := range []any{&hdr, &body} {
 		b, err := base64.RawURLEncoding.DecodeString(parts[i])
-		if err != nil || json.Unmarshal(b, out) != nil {
+		if err != nil || josejson.Unmarshal(b, out) != nil {
 			return jwtPeek{}, false
 		}
 	}
