@@ -106,6 +106,12 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.writeAuthorizeError(w, r, ar, err)
 		return
 	}
+	if n, _ := strconv.ParseInt(r.Form.Get("max_age"), 10, 64); n > maxMaxAge {
+		// No login is that old: no limit. fosite's own check at issuance would overflow
+		// (max_age × 1 s beyond time.Duration) and answer login_required.
+		r.Form.Del("max_age")
+		ar.GetRequestForm().Del("max_age")
+	}
 	prompt := strings.Fields(r.Form.Get("prompt"))
 	promptNone := slices.Contains(prompt, "none")
 
@@ -240,6 +246,10 @@ func (p *Provider) userSession(user *storage.User, ls *storage.LoginSession, cli
 	return s
 }
 
+// maxMaxAge is the largest max_age, in seconds, that a time.Duration holds (292 years); a larger
+// one means no limit.
+const maxMaxAge = int64(math.MaxInt64 / time.Second)
+
 // maxAgeExceeded implements OIDC Core §3.1.2.1 max_age.
 func (p *Provider) maxAgeExceeded(r *http.Request, login *storage.LoginSession) bool {
 	v := r.Form.Get("max_age")
@@ -250,8 +260,8 @@ func (p *Provider) maxAgeExceeded(r *http.Request, login *storage.LoginSession) 
 	if err != nil || n < 0 {
 		return true
 	}
-	if n > int64(math.MaxInt64/time.Second) {
-		return false // beyond time.Duration (292 years): no login is that old (n * 1e9 would overflow)
+	if n > maxMaxAge {
+		return false // no login is that old (and n × 1 s would overflow)
 	}
 	return time.Since(login.AuthTime) > time.Duration(n)*time.Second
 }

@@ -33,10 +33,9 @@ func fuzzRequest(method, query, contentType, body string) *http.Request {
 	return r
 }
 
-// FuzzBearerToken: bearerToken returns a token or an error, never both. The bound it documents
-// (maxTokenLen) is enforced only on the Authorization header: a token from the header is never
-// longer than maxTokenLen and has no surrounding white space. (A token from the form body is not
-// bounded by bearerToken itself, only by the server's MaxBodyBytes; see the fuzzing report.)
+// FuzzBearerToken: bearerToken returns a token or an error, never both; a token is never longer
+// than maxTokenLen, from the header or the form body; a header token has no surrounding white
+// space; a blank bearer header is refused, never read as "no header".
 func FuzzBearerToken(f *testing.F) {
 	f.Add(true, "Bearer abc.def.ghi", "", "")
 	f.Add(true, "", "application/x-www-form-urlencoded", "access_token=abc.def.ghi")
@@ -244,9 +243,8 @@ func FuzzValidS256Challenge(f *testing.F) {
 
 // FuzzMaxAgeExceeded: maxAgeExceeded never panics; a max_age that is not a non-negative integer
 // (checkAuthorizeParams refuses it earlier) counts as exceeded, and no max_age or no login session
-// never does. For an ordinary max_age (at most 100 years, where the nanosecond product cannot
-// overflow) the answer is "the login is older than max_age seconds". Larger values overflow
-// time.Duration in maxAgeExceeded; see the fuzzing report.
+// never does. Otherwise the answer is "the login is older than max_age seconds", also for a
+// max_age beyond time.Duration (292 years: never exceeded, where max_age × 1 s used to overflow).
 func FuzzMaxAgeExceeded(f *testing.F) {
 	for _, s := range []string{"", "0", "60", "3600", "-1", "1e3", "abc", "9223372036854775807", "9223372037", "18446744074", " 5", "+5", "0x10"} {
 		f.Add(s, int64(120))

@@ -105,6 +105,11 @@ func TestAuthorizePromptAndHints(t *testing.T) {
 				a := spa(func(a *authRequest) { a.extra.Set("max_age", "3600") })
 				a.code(t, srv, alice, "alice")
 			})
+			// Beyond time.Duration (292 years): no limit, for actas and for fosite's own check.
+			t.Run("ok/max-age-huge", func(t *testing.T) {
+				a := spa(func(a *authRequest) { a.extra.Set("max_age", "9223372037") })
+				a.code(t, srv, alice, "alice")
+			})
 			t.Run("ok/id-token-hint-same-user-prompt-none", func(t *testing.T) {
 				a := spa(func(a *authRequest) { a.extra.Set("id_token_hint", aliceIDToken) })
 				r := silent(alice, a)
