@@ -43,7 +43,8 @@ type celRequest struct {
 	ActorTokenHasAct    bool          `cel:"actor_token_has_act"`
 	ActorIsRepresented  bool          `cel:"actor_is_represented"`
 	RequestedSessionTTL time.Duration `cel:"requested_session_ttl"`
-	Precheck            bool          `cel:"precheck"` // true in Engine.Representable
+	Precheck            bool          `cel:"precheck"`      // true in Engine.Representable
+	PurposeFixed        bool          `cel:"purpose_fixed"` // a pre-check whose reason and ticket are final (Input.PurposeFixed)
 }
 
 var (

@@ -158,7 +158,7 @@ func (e *Engine) checkOptOut(s *evalState) RuleOutcome {
 	switch {
 	case glass == "":
 		return deny(CodeTargetOptedOut, "the target has opted out of impersonation")
-	case s.precheck:
+	case s.precheck && !s.in.PurposeFixed:
 		s.breakGlass = true
 		return pass("the target opted out; the break-glass role " + glass +
 			" may override it with a reason")

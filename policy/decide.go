@@ -293,6 +293,7 @@ func (e *Engine) activation(s *evalState) *celActivation {
 			ActorIsRepresented:  in.ActorIsRepresented,
 			RequestedSessionTTL: in.RequestedSessionTTL,
 			Precheck:            s.precheck,
+			PurposeFixed:        s.precheck && s.in.PurposeFixed,
 		},
 	}
 }

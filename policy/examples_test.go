@@ -75,7 +75,7 @@ func saasRules() Rules {
 		DeniedScopes:     []string{"payments:*", "billing:*", "api-keys:*", "account:delete", "mfa:manage"},
 		CustomRules: []CELRule{{
 			Name:       "enterprise-needs-ticket",
-			Expression: `request.precheck || !target.tenant.startsWith("ent-") || request.ticket != ""`,
+			Expression: `(request.precheck && !request.purpose_fixed) || !target.tenant.startsWith("ent-") || request.ticket != ""`,
 			Reason:     "tenants on the enterprise plan require a ticket reference",
 		}},
 		CustomRuleCostLimit: DefaultCustomRuleCostLimit,

@@ -50,6 +50,29 @@ func TestRepresentable(t *testing.T) {
 			wantRule: RuleTicket, wantCode: CodeTicketInvalid,
 		},
 		{
+			name:  "fail/purpose-fixed-break-glass-short-reason",
+			rules: func(r *Rules) { r.BreakGlassRoles = []string{"support"}; r.RequireReason = false },
+			input: func(in *Input) {
+				in.Target.ImpersonationAllowed, in.Reason, in.PurposeFixed = false, "short", true
+			},
+			wantRule: RuleOptOut, wantCode: CodeTargetOptedOut,
+		},
+		{
+			name: "ok/custom-purpose-rule-skipped-without-fixed-purpose",
+			rules: func(r *Rules) {
+				r.CustomRules = []CELRule{{Name: "ticket-prefix", Expression: `(request.precheck && !request.purpose_fixed) || request.ticket.startsWith("SUP-")`}}
+			},
+			input: func(in *Input) { in.Ticket = "X-1" },
+		},
+		{
+			name: "fail/custom-purpose-rule-with-fixed-purpose",
+			rules: func(r *Rules) {
+				r.CustomRules = []CELRule{{Name: "ticket-prefix", Expression: `(request.precheck && !request.purpose_fixed) || request.ticket.startsWith("SUP-")`}}
+			},
+			input:    func(in *Input) { in.Ticket, in.PurposeFixed = "X-1", true },
+			wantRule: "custom:ticket-prefix", wantCode: CodeCustomRule,
+		},
+		{
 			name:     "fail/opted-out",
 			input:    func(in *Input) { in.Target.ImpersonationAllowed = false },
 			wantRule: RuleOptOut, wantCode: CodeTargetOptedOut,
