@@ -86,13 +86,6 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHintf("The parameter '%s' must not be included more than once.", truncate(duplicated, 40)))
 		return
 	}
-	if n := len(returnTo(r, "")); n > login.MaxReturnToLen {
-		// Each parameter is bounded, but together they must still fit the return_to that the
-		// login and consent pages resume the request with.
-		p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHintf(
-			"The authorization request is too long: its parameters take %d bytes once encoded, at most %d.", n, login.MaxReturnToLen))
-		return
-	}
 	if !ar.GetResponseTypes().ExactOne("code") {
 		p.writeAuthorizeError(w, r, ar, fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported."))
 		return
@@ -149,7 +142,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		if login != nil && !slices.Contains(prompt, "login") {
 			loginPrompt = strings.TrimSpace(loginPrompt + " login")
 		}
-		http.Redirect(w, r, p.opts.Login.LoginURL(returnTo(r, "login"), loginPrompt, r.Form.Get("login_hint")), http.StatusSeeOther)
+		back, ok := p.resumable(w, r, ar, "login")
+		if !ok {
+			return
+		}
+		http.Redirect(w, r, p.opts.Login.LoginURL(back, loginPrompt, r.Form.Get("login_hint")), http.StatusSeeOther)
 		return
 	}
 
@@ -174,7 +171,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 			if c, ok := client.(*storage.Client); ok && c.Name != "" {
 				name = c.Name
 			}
-			u, err := p.opts.Login.ConsentURL(ctx, login.Subject, returnTo(r, "consent"), client.GetID(), name, scopes)
+			back, ok := p.resumable(w, r, ar, "consent")
+			if !ok {
+				return
+			}
+			u, err := p.opts.Login.ConsentURL(ctx, login.Subject, back, client.GetID(), name, scopes)
 			if err != nil {
 				if unavailable(err) {
 					p.writeUnavailable(w, r, "authorize", err)
@@ -325,6 +326,20 @@ func validS256Challenge(c string) bool {
 	// any hash, so no verifier could ever match it: refuse it here, not at the token endpoint.
 	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	return err == nil && len(b) == sha256.Size
+}
+
+// resumable returns the return_to with which the login or consent page (satisfied) resumes the
+// request. Each parameter is bounded, but together they may still not fit the pages' return_to
+// ([login.MaxReturnToLen]): then it writes invalid_request and returns false, rather than send the
+// user to a page that cannot come back.
+func (p *Provider) resumable(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, satisfied string) (string, bool) {
+	back := returnTo(r, satisfied)
+	if len(back) > login.MaxReturnToLen {
+		p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHintf(
+			"The authorization request is too long: its parameters take %d bytes once encoded, at most %d.", len(back), login.MaxReturnToLen))
+		return "", false
+	}
+	return back, true
 }
 
 // returnTo rebuilds the authorization request as a relative GET URL for after login or consent,

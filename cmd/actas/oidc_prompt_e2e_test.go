@@ -105,6 +105,16 @@ func TestAuthorizePromptAndHints(t *testing.T) {
 				a := spa(func(a *authRequest) { a.extra.Set("max_age", "3600") })
 				a.code(t, srv, alice, "alice")
 			})
+			// Parameters too long together for the sign-in page's return_to are refused only when
+			// a page must be shown: a silent request of a signed-in user still gets its code.
+			t.Run("ok/long-parameters-need-no-page", func(t *testing.T) {
+				a := spa(func(a *authRequest) {
+					a.state = strings.Repeat("é", 1024)
+					a.extra.Set("nonce", strings.Repeat("é", 1024))
+				})
+				r := silent(alice, a)
+				codeFromRedirect(t, page{resp: r.resp, body: string(r.body)}, a)
+			})
 			// Beyond time.Duration (292 years): no limit, for actas and for fosite's own check.
 			t.Run("ok/max-age-huge", func(t *testing.T) {
 				a := spa(func(a *authRequest) { a.extra.Set("max_age", "9223372037") })
