@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -81,6 +82,9 @@ func TestPolicyAPIEndToEnd(t *testing.T) {
 					}
 					if outs, _ := body["outcomes"].([]any); len(outs) == 0 {
 						t.Fatal("no rule outcomes in the dry run")
+					}
+					if ob, _ := body["obligations"].(map[string]any); tc.allowed && strings.Contains(fmt.Sprint(ob["scopes"]), "impersonation") {
+						t.Fatalf("the dry run would issue the scope impersonation: %v", ob)
 					}
 				})
 			}
