@@ -81,10 +81,11 @@ func ReasonCode(err error) string {
 
 // deny builds the invalid_request error of a denial: "[reason=<code>] <message>" as the hint and
 // the *Denial as the cause.
-func deny(code, rule, msg string) error {
-	return fosite.ErrInvalidRequest.
-		WithHintf("[reason=%s] %s", code, msg).
-		WithWrap(&Denial{Code: code, Rule: rule, Message: msg})
+func deny(code, rule, msg string) error { return denyAs(fosite.ErrInvalidRequest, code, rule, msg) }
+
+// denyAs is deny with another RFC 6749 error than invalid_request (e.g. invalid_scope).
+func denyAs(base *fosite.RFC6749Error, code, rule, msg string) error {
+	return base.WithHintf("[reason=%s] %s", code, msg).WithWrap(&Denial{Code: code, Rule: rule, Message: msg})
 }
 
 // denyPolicy maps a policy denial to RFC 8693 §2.2.2 invalid_request with the policy's code.

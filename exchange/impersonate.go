@@ -284,8 +284,7 @@ func startError(err error) error {
 		msg := fmt.Sprintf("The scope '%s' was not granted to the active representation '%s' of this user (it has: %s), "+
 			"and a token that joins a representation never widens it: ask within those scopes, or stop the session and start a new one.",
 			clip(widens.Scope), clip(widens.ID), clip(strings.Join(widens.Granted, " ")))
-		return fosite.ErrInvalidScope.WithHintf("[reason=%s] %s", CodeRepresentationScope, msg).
-			WithWrap(&Denial{Code: CodeRepresentationScope, Rule: "representation", Message: msg})
+		return denyAs(fosite.ErrInvalidScope, CodeRepresentationScope, "representation", msg)
 	case errors.As(err, &active):
 		return deny(CodeActiveRepresentation, "representation", fmt.Sprintf(
 			"The actor already represents '%s' in the session '%s' since %s; stop it before starting another.",

@@ -300,17 +300,24 @@ func TestRepStopsDoNotQueueUp(t *testing.T) {
 	if n := runtime.NumGoroutine() - before; n > 150 {
 		t.Fatalf("%d goroutines more after 300 stops whose sweeps are an hour away", n)
 	}
-	closeCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	wantCloseAtDeadline(t, e.svc, "the pending sweeps' delay")
+}
+
+// wantCloseAtDeadline: Close with a 50 ms deadline ends with that deadline, instead of waiting for
+// what (an hour away here).
+func wantCloseAtDeadline(t *testing.T, svc *Service, what string) {
+	t.Helper()
+	closeCtx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- e.svc.Close(closeCtx) }()
+	closed := make(chan error, 1)
+	go func() { closed <- svc.Close(closeCtx) }()
 	select {
-	case err := <-done:
+	case err := <-closed:
 		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Close with sweeps pending: %v", err)
+			t.Fatalf("Close: %v, want its deadline", err)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("Close waited for the pending sweeps' delay")
+		t.Fatal("Close waited for " + what)
 	}
 }
 
@@ -337,18 +344,7 @@ func TestRepCloseWhileStopping(t *testing.T) {
 		}
 	}()
 	time.Sleep(20 * time.Millisecond)
-	closeCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	closed := make(chan error, 1)
-	go func() { closed <- e.svc.Close(closeCtx) }()
-	select {
-	case err := <-closed:
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Close: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Close waited for a re-sweep scheduled while it was closing")
-	}
+	wantCloseAtDeadline(t, e.svc, "a re-sweep scheduled while it was closing")
 	close(stop)
 	<-done
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 
 	"golang.org/x/crypto/argon2"
@@ -49,8 +48,7 @@ func hashPassword(pw string, p argonParams) (string, error) {
 		return "", fmt.Errorf("login: salt: %w", err)
 	}
 	key := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, keyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.memory, p.time, p.threads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+	return argon2id.Hash{Memory: p.memory, Time: p.time, Threads: p.threads, Salt: salt, Key: key}.String(), nil
 }
 
 // VerifyPassword reports whether pw matches hash, a PHC argon2id string as made by [HashPassword].

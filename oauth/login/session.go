@@ -65,11 +65,12 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 	if err != nil {
 		return nil, err
 	}
-	if prev == nil {
-		if ls, err := s.renewedSession(ctx, r, u.ID); err != nil || ls != nil {
-			if err != nil {
-				return nil, err
-			}
+	if prev == nil { // perhaps renewed a moment ago by the same sign-in sent twice
+		ls, err := s.renewedSession(ctx, r, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if ls != nil {
 			return s.joinRenewal(ctx, w, r, ls, amr)
 		}
 	}
