@@ -55,7 +55,11 @@ func handoffQR(t *testing.T, dataURL string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	// Decoded as what it is, the rendered symbol (PURE_BARCODE), as the exchange package's test
+	// does: ZXing's finder-pattern search, meant for camera frames, misses about 0.7 % of these
+	// clean images, depending on the code's random bits (zxing/zxing#1763), and then failed this
+	// test now and then. The pure read still checks every module through Reed-Solomon.
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
 	if err != nil {
 		t.Fatalf("QR decode: %v", err)
 	}
