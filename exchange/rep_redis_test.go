@@ -147,7 +147,7 @@ func TestRepRedisOutage(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	ctx := context.Background()
-	kv, err := redisstore.New(ctx, redisstore.Options{URL: srv.URL(), Timeout: 300 * time.Millisecond})
+	kv, err := redisstore.New(ctx, redisstore.Options{URL: srv.URL(), Timeout: redistest.TestTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

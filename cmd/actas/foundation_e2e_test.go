@@ -180,6 +180,9 @@ func TestExampleConfigOnRealRedis(t *testing.T) {
 			t.Fatalf("%s: %d %s", path, code, body)
 		}
 	}
+	// The first readiness check (the first connection to a Redis just started) may still be on
+	// its way.
+	eventually(t, "readyz to turn green", func() bool { c, _ := get(t, ops+"/readyz"); return c == http.StatusOK })
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 		if code, body := get(t, ops+path); code != 200 {
 			t.Fatalf("%s: %d %s", path, code, body)

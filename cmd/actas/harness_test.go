@@ -49,6 +49,7 @@ func startServer(t *testing.T, backend string, mutate func(*config.Config)) *tes
 		o := redistest.Options(t)
 		cfg.Storage.Redis.URL = o.URL
 		cfg.Storage.Redis.KeyPrefix = o.KeyPrefix
+		cfg.Storage.Timeout = o.Timeout // the test helper's, with room for a loaded CI machine
 	}
 	for i := range cfg.Clients { // nobody listens at the demo's back-channel receiver in tests
 		cfg.Clients[i].BackchannelLogoutURI = ""

@@ -71,7 +71,7 @@ func newRepLogoutReceiver(t *testing.T) *repLogoutReceiver {
 // waitFor polls until the receiver got a logout token for sid.
 func (r *repLogoutReceiver) waitFor(t *testing.T, sid string) {
 	t.Helper()
-	for range 100 {
+	for range 400 { // 20 s: the delivery runs in the background, after the receiver's first JWKS fetch
 		r.mu.Lock()
 		for _, s := range r.sids {
 			if s == sid {

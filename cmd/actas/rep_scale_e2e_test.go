@@ -24,7 +24,8 @@ func replica(t *testing.T, ln net.Listener, iss, redisURL, prefix string, mutate
 	t.Helper()
 	cfg, err := config.Load(config.LoadOptions{File: "../../deploy/dev/actas.yaml", Env: []string{
 		"ACTAS_ISSUER=" + iss, "ACTAS_SERVER_PUBLIC_ADDR=" + ln.Addr().String(),
-		"ACTAS_STORAGE_BACKEND=redis", "ACTAS_STORAGE_REDIS_URL=" + redisURL, "ACTAS_STORAGE_REDIS_KEY_PREFIX=" + prefix}})
+		"ACTAS_STORAGE_BACKEND=redis", "ACTAS_STORAGE_REDIS_URL=" + redisURL, "ACTAS_STORAGE_REDIS_KEY_PREFIX=" + prefix,
+		"ACTAS_STORAGE_TIMEOUT=" + redistest.TestTimeout.String()}})
 	if err != nil {
 		t.Fatal(err)
 	}

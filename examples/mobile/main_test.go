@@ -110,7 +110,7 @@ func TestServeLaunch(t *testing.T) {
 	go func() { done <- serve(ctx, c, addr, &out) }()
 	var resp *http.Response
 	var err error
-	for range 50 {
+	for range 500 { // up to 10 s for serve to listen
 		resp, err = http.PostForm("http://"+addr+"/launch", map[string][]string{"link": {testURI + "#code=code-2"}})
 		if err == nil {
 			break

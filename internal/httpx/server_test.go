@@ -155,7 +155,7 @@ func TestDrainDelay(t *testing.T) {
 	t.Parallel()
 	m := NewMetrics("", "")
 	r := NewReadiness(okCheck, time.Hour, 0, quiet, m)
-	r.SetDrainDelay(time.Second)
+	r.SetDrainDelay(3 * time.Second) // room for the checks below on a loaded machine
 	r.Start(context.Background())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "pong") })
