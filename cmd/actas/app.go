@@ -166,7 +166,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		a.store.Close()
 		return nil, err
 	}
-	a.public = httpx.Wrap(withClientIP(mux, trusted), httpx.WrapOptions{Logger: log, Metrics: a.metrics, MaxBodyBytes: cfg.Server.Public.MaxBodyBytes})
+	a.public = httpx.Wrap(withClientIP(httpx.JSONFallback(mux, "/api/", "/oauth2/"), trusted), httpx.WrapOptions{Logger: log, Metrics: a.metrics, MaxBodyBytes: cfg.Server.Public.MaxBodyBytes})
 
 	a.ready = httpx.NewReadiness(a.store.Ping, 500*time.Millisecond, 400*time.Millisecond, log, a.metrics)
 	a.ready.AddCheck("keys", func(context.Context) error {
