@@ -50,7 +50,7 @@ func Login(issuer, user, password, totpSecret, clientID, clientSecret, redirect 
 	if err != nil {
 		return nil, fmt.Errorf("is `actas serve --dev` running at %s? %w", issuer, err)
 	}
-	var lastCode string
+	lastStep := int64(-1) // the step of the code this call sent last
 	for range 6 {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -72,24 +72,23 @@ func Login(issuer, user, password, totpSecret, clientID, clientSecret, redirect 
 			if totpSecret == "" {
 				return nil, errors.New("the user has a second factor: give -totp-secret")
 			}
-			code, err := totp.GenerateCode(totpSecret, time.Now())
-			if err != nil {
-				return nil, err
-			}
 			// actas takes each code once, and every refused code counts as a failed attempt: a
 			// second sign-in in the same 30 s window (this process's, or an earlier run's with
 			// RememberCodes) waits for the next code instead.
-			if code == lastCode || (RememberCodes && usedStep(issuer, user) == step(time.Now())) {
-				wait := time.Duration(step(time.Now())+1)*totpStep - time.Duration(time.Now().UnixNano()) + 500*time.Millisecond
+			now := time.Now()
+			if step(now) == lastStep || (RememberCodes && usedStep(issuer, user) == step(now)) {
+				wait := time.Unix((step(now)+1)*int64(totpStep/time.Second), 0).Sub(now) + 500*time.Millisecond
 				fmt.Fprintf(os.Stderr, "devlogin: %s's current TOTP code was just used; waiting %s for the next one\n", user, wait.Round(time.Second))
 				time.Sleep(wait)
-				if code, err = totp.GenerateCode(totpSecret, time.Now()); err != nil {
-					return nil, err
-				}
+				now = time.Now()
 			}
-			lastCode = code
+			code, err := totp.GenerateCode(totpSecret, now)
+			if err != nil {
+				return nil, err
+			}
+			lastStep = step(now)
 			if RememberCodes {
-				rememberStep(issuer, user, step(time.Now()))
+				rememberStep(issuer, user, lastStep)
 			}
 			fields = map[string]string{"code": code}
 		case strings.HasSuffix(p, "/consent"):
